@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "mypage.audit"
+    verbose_name = "監査ログ"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "mypage.core"
+    verbose_name = "ブランド・プラン・商品"

@@ -1,0 +1,121 @@
+"""Brands, plans and the option catalogue: data that staff edit, not code (SPEC §3, §6)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Brand(models.Model):
+    code = models.SlugField(_("コード"), max_length=20, unique=True)
+    name = models.CharField(_("ブランド名"), max_length=50)
+    portal_url = models.URLField(_("マイページURL"))
+    mail_domains = models.JSONField(_("メールドメイン"), default=list, help_text=_("ISPメールのドメイン (先頭が既定)"))
+    requires_account_id = models.BooleanField(
+        _("アカウントID登録必須"), default=False, help_text=_("F-ACCT-FIRST: 未登録の契約はログイン直後に登録画面へ")
+    )
+    web_domain = models.CharField(_("Webスペースのドメイン"), max_length=100)
+    support_phone = models.CharField(_("お問い合わせ窓口 電話番号"), max_length=20)
+    support_hours = models.CharField(_("お問い合わせ窓口 受付時間"), max_length=100)
+    info_center_phone = models.CharField(_("インフォメーションセンター 電話番号"), max_length=20)
+    remote_support_phone = models.CharField(_("リモートサポート窓口 電話番号"), max_length=20)
+    remote_support_hours = models.CharField(_("リモートサポート窓口 受付時間"), max_length=100)
+    warranty_phone = models.CharField(_("あんしん機器保証 専用窓口 電話番号"), max_length=20, blank=True)
+    mail_sender_name = models.CharField(_("メール差出人名"), max_length=50)
+    mail_sender_address = models.EmailField(_("メール差出人アドレス"))
+
+    class Meta:
+        verbose_name = _("ブランド")
+        verbose_name_plural = _("ブランド")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlanGroup(models.TextChoices):
+    LAN = "LAN", "LAN"
+    MULTI = "MULTI", "MULTI"
+
+
+class ProductScope(models.TextChoices):
+    CONTRACT = "contract", _("ご契約単位")
+    ACCOUNT_ID = "account_id", _("アカウントID単位")
+
+
+class BillingRule(models.TextChoices):
+    STANDARD = "standard", _("購入翌月から課金 (解約月まで)")
+    EXEMPTION = "exemption", _("免責期間 (申込月と翌月は無料)")
+
+
+class ProductCategory(models.TextChoices):
+    MAIL = "mail", _("メールサービス")
+    SECURITY = "security", _("セキュリティオプション")
+    REMOTE_SUPPORT = "remote_support", _("リモートサポート")
+    WARRANTY = "warranty", _("あんしん機器保証")
+    MAILBOX = "mailbox", _("メールボックス容量追加")
+
+
+class Product(models.Model):
+    """A catalogue item (SPEC §6). The billing engine reads fee and rule from here."""
+
+    code = models.SlugField(_("商品コード"), max_length=40, unique=True)
+    name = models.CharField(_("商品名"), max_length=80)
+    scope = models.CharField(_("単位"), max_length=12, choices=ProductScope.choices)
+    category = models.CharField(_("分類"), max_length=16, choices=ProductCategory.choices)
+    monthly_fee = models.PositiveIntegerField(_("月額利用料 (税別, 円)"))
+    billing_rule = models.CharField(_("課金ルール"), max_length=12, choices=BillingRule.choices)
+    reapplication_fee = models.PositiveIntegerField(_("再申込み事務手数料 (税別, 円)"), default=0)
+    max_per_scope = models.PositiveSmallIntegerField(
+        _("同時契約の上限"), null=True, blank=True, help_text=_("空欄は上限なし")
+    )
+    plan_groups = models.JSONField(_("提供プラン区分"), default=list, help_text=_("空は全プラン"))
+    brands = models.ManyToManyField(Brand, verbose_name=_("提供ブランド"), blank=True, help_text=_("空は全ブランド"))
+    requires = models.ForeignKey(
+        "self", verbose_name=_("前提となる商品"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    cancellable_alone = models.BooleanField(_("単独で解約できる"), default=True)
+    requires_mail_address = models.BooleanField(_("メールアドレスが必要"), default=False)
+    adds_mail = models.PositiveSmallIntegerField(_("追加メールアカウント数"), default=0)
+    adds_web_space = models.PositiveSmallIntegerField(_("追加Webスペース数"), default=0)
+    adds_storage = models.PositiveSmallIntegerField(_("追加オンラインストレージ数"), default=0)
+    sort_order = models.PositiveSmallIntegerField(_("表示順"), default=0)
+
+    class Meta:
+        verbose_name = _("商品")
+        verbose_name_plural = _("商品 (カタログ)")
+        ordering = ["sort_order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Plan(models.Model):
+    """A ご契約タイプ with its allowances (SPEC §3)."""
+
+    code = models.SlugField(_("コード"), max_length=40, unique=True)
+    brand = models.ForeignKey(Brand, verbose_name=_("ブランド"), on_delete=models.PROTECT, related_name="plans")
+    name = models.CharField(_("ご契約タイプ"), max_length=80)
+    group = models.CharField(_("プラン区分"), max_length=8, choices=PlanGroup.choices)
+    account_id_limit = models.PositiveSmallIntegerField(_("アカウントID 登録可能数"))
+    mail_base = models.PositiveSmallIntegerField(_("メールアカウント 基本数"))
+    web_space_base = models.PositiveSmallIntegerField(_("Webスペース 基本数"))
+    storage_base = models.PositiveSmallIntegerField(
+        _("オンラインストレージ 基本数"), null=True, blank=True, help_text=_("空欄は提供なし")
+    )
+    mail_product = models.ForeignKey(
+        Product, verbose_name=_("メールサービス商品"), on_delete=models.PROTECT, related_name="+"
+    )
+    sort_order = models.PositiveSmallIntegerField(_("表示順"), default=0)
+
+    class Meta:
+        verbose_name = _("ご契約タイプ")
+        verbose_name_plural = _("ご契約タイプ")
+        ordering = ["sort_order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def offers_storage(self) -> bool:
+        return self.storage_base is not None

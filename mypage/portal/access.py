@@ -1,0 +1,95 @@
+"""Every portal page goes through ``portal_view``: it asks the permission matrix, nothing else.
+
+    @portal_view(Feature.PROFILE)
+    def profile(request, viewer): ...
+
+    @portal_view(Feature.MAIL)              # URL has <account_id>: resolved in scope or 404
+    def mail(request, viewer, account): ...
+
+The decorated view carries ``.feature`` so that the authorization-matrix test can read, for
+every URL of the URL conf, which row of the table guards it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from mypage.accounts.permissions import Feature, Verdict
+from mypage.accounts.selectors import Viewer, account_in_scope, live_account_count, viewer_for
+from mypage.core import clock
+
+SESSION_STEP_UP_AT = "mypage_step_up_at"
+
+# Features a Spaaqs contract without any account ID may still open (F-ACCT-FIRST).
+OPEN_BEFORE_FIRST_ACCOUNT = {Feature.ACCT, Feature.NOTICES, Feature.SUPPORT}
+
+View = Callable[..., HttpResponse]
+
+
+def current_viewer(request: HttpRequest) -> Viewer | None:
+    if not request.user.is_authenticated:
+        return None
+    cached = getattr(request, "_mypage_viewer", None)
+    if cached is None:
+        cached = viewer_for(request.user)  # type: ignore[arg-type]
+        request._mypage_viewer = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def step_up_is_valid(request: HttpRequest) -> bool:
+    at = request.session.get(SESSION_STEP_UP_AT)
+    if at is None:
+        return False
+    return clock.now().timestamp() - float(at) < settings.STEP_UP_VALIDITY.total_seconds()
+
+
+def needs_first_account(viewer: Viewer) -> bool:
+    """F-ACCT-FIRST: the brand requires an account ID and the contract has none yet."""
+    return (
+        viewer.account is None
+        and viewer.contract.plan.brand.requires_account_id
+        and live_account_count(viewer.contract) == 0
+    )
+
+
+def portal_view(feature: Feature) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            viewer = current_viewer(request)
+            if viewer is None:
+                return redirect_to_login(request.get_full_path(), reverse(settings.LOGIN_URL))
+            decision = viewer.can(feature)
+            if decision.verdict is Verdict.NOT_OFFERED:
+                raise Http404
+            if decision.verdict is Verdict.DENY:
+                raise PermissionDenied
+            if decision.verdict is Verdict.STEP_UP and not step_up_is_valid(request):
+                return redirect_to_login(request.get_full_path(), reverse("portal:step_up"))
+            if feature not in OPEN_BEFORE_FIRST_ACCOUNT and needs_first_account(viewer):
+                return redirect("portal:account_new")
+            if "account_id" in kwargs:
+                kwargs["account"] = account_in_scope(
+                    viewer=viewer, account_id=kwargs.pop("account_id"), decision=decision
+                )
+            return view(request, viewer, *args, **kwargs)
+
+        wrapped.feature = feature  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
+
+
+def public_view(view: View) -> View:
+    """Marks a view anyone may open (login, logout): the matrix test expects it to answer."""
+    view.public = True  # type: ignore[attr-defined]
+    return view

@@ -1,0 +1,54 @@
+"""Session lifetime (F-LOGIN-4) and cache headers (SPEC §14)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+
+from mypage.core import clock
+
+SESSION_LOGIN_AT = "mypage_login_at"
+SESSION_SEEN_AT = "mypage_seen_at"
+
+
+class SessionLifetimeMiddleware:
+    """Ends a login 30 minutes after its last request, and 12 hours after it began.
+
+    The last-seen time is written at most once a minute, so a page view does not write the
+    session row on every request; the session's own expiry (SESSION_COOKIE_AGE) moves with it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = request.session
+        if session.get(SESSION_LOGIN_AT) is not None:
+            now = clock.now().timestamp()
+            login_at = float(session[SESSION_LOGIN_AT])
+            seen_at = float(session.get(SESSION_SEEN_AT, login_at))
+            if (
+                now - login_at > settings.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
+                or now - seen_at > settings.SESSION_IDLE_TIMEOUT.total_seconds()
+            ):
+                logout(request)
+                request.session_expired = True  # type: ignore[attr-defined]
+            elif now - seen_at > settings.SESSION_TOUCH_INTERVAL.total_seconds():
+                session[SESSION_SEEN_AT] = now
+        return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Pages carry personal or billing data: no cache may keep them (static files are served
+    before this middleware by WhiteNoise, with their own long-lived headers)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,113 @@
+"""The left side menu (F-LOGIN-3), grouped as in the manual. Which entries show is decided by
+the permission matrix (``Viewer.can``), the same table the views enforce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from mypage.accounts.permissions import Feature
+from mypage.accounts.selectors import Viewer
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str | Promise
+    url_name: str
+    feature: Feature
+    own_account: bool = False  # links to the viewer's own account ID (user-permission screen)
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class Group:
+    label: str | Promise
+    entries: tuple[Entry, ...]
+
+
+F = Feature
+MENU: tuple[Group, ...] = (
+    Group(_("ご契約情報"), (
+        Entry(_("ご契約情報一覧"), "portal:overview", F.OVERVIEW),
+        Entry(_("ユーザー管理"), "portal:user_home", F.USER_HOME),
+    )),
+    Group(_("各種お手続き"), (
+        Entry(_("お客様情報変更"), "portal:profile", F.PROFILE),
+        Entry(_("お客様番号パスワード変更"), "portal:customer_password", F.CUSTOMER_PASSWORD),
+        Entry(_("お支払い方法変更"), "portal:payment", F.PAY),
+        Entry(_("ご契約内容変更申請"), "portal:contract_change", F.CONTRACT_REQUEST),
+        Entry(_("ご利用ガイド・規約ご請求"), "portal:guide_request", F.CONTRACT_REQUEST),
+        Entry(_("ご解約"), "portal:line_cancellation", F.LINE_INFO),
+    )),
+    Group(_("料金明細照会"), (
+        Entry(_("月額請求明細照会"), "portal:billing_monthly", F.BILL_VIEW),
+        Entry(_("GATE CALL通話明細照会"), "portal:calls_gatecall", F.BILL_VIEW),
+        Entry(_("GATE CALL050通話明細照会"), "portal:calls_gatecall050", F.BILL_VIEW),
+        Entry(_("UCOM光電話通話明細照会"), "portal:calls_phone", F.BILL_VIEW),
+    )),
+    Group(_("オプションサービス"), (
+        Entry(_("メールサービス"), "portal:mail_service", F.MAILOPT),
+        Entry(_("UCOM光 リモートサポート"), "portal:remote_support", F.RS),
+        Entry(_("UCOM光 あんしん機器保証"), "portal:warranty", F.WAR),
+        Entry(_("オンラインストレージ&フォトアルバム"), "portal:storage", F.STORAGE),
+        Entry(_("ギガシネマ with U-NEXT"), "portal:unext", F.EXT),
+        Entry(_("UCOM光 クラブオフ"), "portal:cluboff", F.EXT),
+        Entry(_("UCOM光電話"), "portal:phone_service", F.LINE_INFO),
+        Entry(_("GATE CALL"), "portal:gatecall_service", F.LINE_INFO),
+    )),
+    Group(_("アカウントIDオプション"), (
+        Entry(_("アカウントID管理"), "portal:account_list", F.ACCT),
+        Entry(_("アカウントIDオプション変更"), "portal:overview", F.OVERVIEW, anchor="account-ids"),
+        Entry(_("パスワード変更"), "portal:account_password", F.ACCT_PASSWORD, own_account=True),
+        Entry(_("メールアドレス登録/変更"), "portal:account_mail", F.MAIL, own_account=True),
+        Entry(_("メール転送設定"), "portal:account_forwarding", F.FWD, own_account=True),
+        Entry(_("メール自動返信設定"), "portal:account_autoreply", F.AUTOREPLY, own_account=True),
+        Entry(_("セキュリティオプション"), "portal:account_security", F.SEC, own_account=True),
+        Entry(_("Webスペース"), "portal:account_webspace", F.WEB, own_account=True),
+    )),
+    Group(_("障害情報"), (
+        Entry(_("メンテナンス情報"), "portal:notices", F.NOTICES),
+        Entry(_("マニュアル・利用規約"), "portal:manuals", F.SUPPORT),
+    )),
+    Group(_("お問い合わせ窓口"), (
+        Entry(_("一般的なお問い合わせ"), "portal:contact", F.SUPPORT),
+    )),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str | Promise
+    url: str
+    active: bool
+
+
+def menu_for(viewer: Viewer, current_path: str) -> list[tuple[str | Promise, list[Link]]]:
+    groups = []
+    for group in MENU:
+        links = []
+        for entry in group.entries:
+            decision = viewer.can(entry.feature)
+            if not decision.visible:
+                continue
+            if entry.own_account:
+                # Holders and admin IDs reach every ID's pages from the overview; the menu shows
+                # these only on the user-permission screen, for the ID's own pages.
+                if not decision.own_account_only or viewer.account is None:
+                    continue
+                url = reverse(entry.url_name, kwargs={"account_id": viewer.account.account_id})
+            else:
+                url = reverse(entry.url_name)
+            links.append(
+                Link(
+                    label=entry.label,
+                    url=f"{url}#{entry.anchor}" if entry.anchor else url,
+                    active=not entry.anchor and url == current_path,
+                )
+            )
+        if links:
+            groups.append((group.label, links))
+    return groups

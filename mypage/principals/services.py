@@ -1,0 +1,54 @@
+"""Logging in (F-LOGIN-1, F-LOGIN-5): throttle, authenticate, audit — in that order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
+
+from mypage.audit.models import LoginOutcome
+from mypage.audit.selectors import login_is_throttled
+from mypage.audit.services import login_attempt_record
+
+from .models import PasswordHistory, Principal, PrincipalKind, login_key
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    principal: Principal | None
+    outcome: LoginOutcome
+
+
+def principal_authenticate(
+    *, request: HttpRequest, kind: PrincipalKind, identifier: str, password: str, ip: str | None, user_agent: str
+) -> LoginResult:
+    """Check the password of a customer number or account ID, unless throttled.
+
+    A throttled identifier is refused without looking at the password, and the caller shows the
+    same message as for a wrong password: the answer never tells whether the identifier exists or
+    is locked. Every attempt is logged.
+    """
+    if login_is_throttled(kind=kind, identifier=identifier, ip=ip):
+        outcome = LoginOutcome.LOCKED
+        principal = None
+    else:
+        user = authenticate(request, username=login_key(kind, identifier), password=password)
+        principal = user if isinstance(user, Principal) and user.kind == kind else None
+        outcome = LoginOutcome.SUCCESS if principal is not None else LoginOutcome.FAILURE
+    login_attempt_record(kind=kind, identifier=identifier, ip=ip, user_agent=user_agent, outcome=outcome)
+    return LoginResult(principal=principal, outcome=outcome)
+
+
+def login_invalid_record(*, kind: PrincipalKind, identifier: str, ip: str | None, user_agent: str) -> None:
+    """A login form refused before any lookup (malformed input) is still an attempt to log."""
+    login_attempt_record(
+        kind=kind, identifier=identifier, ip=ip, user_agent=user_agent, outcome=LoginOutcome.INVALID
+    )
+
+
+def principal_create(*, kind: PrincipalKind, identifier: str, password: str) -> Principal:
+    """A new login identity, its password hashed (Argon2id) and entered in its history."""
+    principal = Principal.objects.create_user(login_key(kind, identifier), password, kind=kind)
+    PasswordHistory.objects.create(principal=principal, password_hash=principal.password)
+    return principal

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StaffConfig(AppConfig):
+    name = "mypage.staff"
+    verbose_name = "バックオフィス"

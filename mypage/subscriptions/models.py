@@ -1,0 +1,42 @@
+"""Subscriptions to catalogue products (SPEC §6, §7). Purchase and cancellation services come
+with the option-services issue; the overview already reads what is held from here."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from mypage.accounts.models import AccountId
+from mypage.contracts.models import Contract
+from mypage.core.models import Product
+
+
+class Subscription(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, verbose_name=_("商品"))
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("ご契約")
+    )
+    account = models.ForeignKey(
+        AccountId, on_delete=models.PROTECT, null=True, blank=True, related_name="subscriptions",
+        verbose_name=_("アカウントID"),
+    )
+    applied_on = models.DateField(_("お申し込み日"))
+    cancelled_on = models.DateField(_("解約日"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("オプション契約")
+        verbose_name_plural = _("オプション契約")
+        indexes = [models.Index(fields=["contract", "cancelled_on"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(cancelled_on__isnull=True) | models.Q(cancelled_on__gte=models.F("applied_on")),
+                name="subscription_cancel_not_before_apply",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} ({self.contract})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.cancelled_on is None

@@ -1,0 +1,156 @@
+"""What a contract holds and what that allows: the figures of ご契約情報一覧 (F-OVERVIEW)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from mypage.accounts.models import AccountId
+from mypage.contracts.models import Contract
+from mypage.core.catalogue import CatalogueItem, catalogue
+from mypage.core.models import ProductCategory, ProductScope
+from mypage.mail import selectors as mail_selectors
+
+from .models import Subscription
+
+
+def live_subscriptions(contract: Contract) -> list[Subscription]:
+    """Subscriptions not cancelled, of the contract and of its account IDs (one query)."""
+    return list(
+        Subscription.objects.filter(contract=contract, cancelled_on__isnull=True)
+        .select_related("product")
+        .order_by("applied_on", "id")
+    )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One row of アカウント登録状況: 「{used}個 / {total}個 (基本 {base}個 + {added}個)」."""
+
+    used: int
+    base: int
+    added: int
+
+    @property
+    def total(self) -> int:
+        return self.base + self.added
+
+
+@dataclass(frozen=True)
+class ProductStatus:
+    item: CatalogueItem
+    held: int  # live subscriptions
+
+    @property
+    def purchased(self) -> bool:
+        return self.held > 0
+
+
+@dataclass
+class AccountRow:
+    account: AccountId
+    security: list[ProductStatus] = field(default_factory=list)
+
+    @property
+    def mail_address(self) -> str | None:
+        return self.account.mail_address.address if mail_selectors.has_mail_address(self.account) else None
+
+    @property
+    def has_web_space(self) -> bool:
+        return mail_selectors.has_web_space(self.account)
+
+
+@dataclass(frozen=True)
+class ContractOverview:
+    contract: Contract
+    mail_service: ProductStatus
+    remote_support: ProductStatus | None  # None where the plan is not offered it
+    warranty: ProductStatus | None
+    warranty_addon: ProductStatus | None
+    account_ids: Usage
+    mail: Usage
+    web_space: Usage
+    storage: Usage | None  # None where the plan has no online storage
+    accounts: list[AccountRow]
+
+
+def _status(code: str, contract: Contract, held: dict[str, int]) -> ProductStatus | None:
+    item = catalogue().get(code)
+    if item is None or not item.offered_to(contract.plan):
+        return None
+    return ProductStatus(item=item, held=held.get(code, 0))
+
+
+def _account_rows(
+    accounts: list[AccountId], held_by_account: dict[int, dict[str, int]], contract: Contract
+) -> list[AccountRow]:
+    security_items = [
+        i for i in catalogue().values() if i.category == ProductCategory.SECURITY and i.offered_to(contract.plan)
+    ]
+    return [
+        AccountRow(
+            account=a,
+            security=[ProductStatus(item=i, held=held_by_account[a.pk].get(i.code, 0)) for i in security_items],
+        )
+        for a in accounts
+    ]
+
+
+def account_overview(account: AccountId) -> AccountRow:
+    """One account ID's own services, for ユーザー管理 (F-ACCT-USER): nothing of other IDs."""
+    (loaded,) = mail_selectors.account_ids_with_services(account.contract, only=account)
+    held: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for sub in Subscription.objects.filter(account=account, cancelled_on__isnull=True).select_related("product"):
+        held[account.pk][sub.product.code] += 1
+    (row,) = _account_rows([loaded], held, account.contract)
+    return row
+
+
+def contract_overview(contract: Contract) -> ContractOverview:
+    """Every figure of SPEC §3's overview, computed from data (two queries)."""
+    plan = contract.plan
+    accounts = mail_selectors.account_ids_with_services(contract)
+    subs = live_subscriptions(contract)
+
+    held: dict[str, int] = defaultdict(int)
+    held_by_account: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    added_mail = added_web = added_storage = 0
+    for sub in subs:
+        product = sub.product
+        if product.scope == ProductScope.ACCOUNT_ID and sub.account_id is not None:
+            held_by_account[sub.account_id][product.code] += 1
+        else:
+            held[product.code] += 1
+        added_mail += product.adds_mail
+        added_web += product.adds_web_space
+        added_storage += product.adds_storage
+
+    rows = _account_rows(accounts, held_by_account, contract)
+    mail_status = _status(plan.mail_product.code, contract, held)
+    assert mail_status is not None, "a plan's mail product is always offered to it"
+    return ContractOverview(
+        contract=contract,
+        mail_service=mail_status,
+        remote_support=_status("remote_support", contract, held),
+        warranty=_status("warranty_basic", contract, held),
+        warranty_addon=_status("warranty_addon", contract, held),
+        account_ids=Usage(used=len(accounts), base=plan.account_id_limit, added=0),
+        mail=Usage(
+            used=sum(1 for a in accounts if mail_selectors.uses_isp_mail(a)), base=plan.mail_base, added=added_mail
+        ),
+        web_space=Usage(
+            used=sum(1 for a in accounts if mail_selectors.has_web_space(a)),
+            base=plan.web_space_base,
+            added=added_web,
+        ),
+        storage=(
+            Usage(
+                used=sum(1 for a in accounts if mail_selectors.has_online_storage(a)),
+                base=plan.storage_base,
+                added=added_storage,
+            )
+            if plan.storage_base is not None
+            else None
+        ),
+        accounts=rows,
+    )
