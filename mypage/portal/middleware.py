@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from typing import Any
+
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 
 from mypage.core import clock
 
 SESSION_LOGIN_AT = "mypage_login_at"
 SESSION_SEEN_AT = "mypage_seen_at"
+SESSION_EXPIRED = "mypage_expired"
+
+
+def stamp_login(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None:
+    if request is not None and hasattr(request, "session"):
+        now = clock.now().timestamp()
+        request.session[SESSION_LOGIN_AT] = now
+        request.session[SESSION_SEEN_AT] = now
 
 
 class SessionLifetimeMiddleware:
@@ -26,16 +36,16 @@ class SessionLifetimeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = request.session
-        if session.get(SESSION_LOGIN_AT) is not None:
+        if session.get(SESSION_KEY) is not None:
             now = clock.now().timestamp()
-            login_at = float(session[SESSION_LOGIN_AT])
+            login_at = float(session.get(SESSION_LOGIN_AT, 0))  # no stamp: treat as expired
             seen_at = float(session.get(SESSION_SEEN_AT, login_at))
             if (
                 now - login_at > settings.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
                 or now - seen_at > settings.SESSION_IDLE_TIMEOUT.total_seconds()
             ):
                 logout(request)
-                request.session_expired = True  # type: ignore[attr-defined]
+                session[SESSION_EXPIRED] = True  # shown once on the login page
             elif now - seen_at > settings.SESSION_TOUCH_INTERVAL.total_seconds():
                 session[SESSION_SEEN_AT] = now
         return self.get_response(request)

@@ -31,7 +31,7 @@ from mypage.subscriptions.selectors import account_overview, contract_overview
 from .access import SESSION_STEP_UP_AT, current_viewer, needs_first_account, portal_view, public_view
 from .client import client_ip, user_agent
 from .forms import AccountLoginForm, CustomerLoginForm, StepUpForm
-from .middleware import SESSION_LOGIN_AT, SESSION_SEEN_AT
+from .middleware import SESSION_EXPIRED
 from .navigation import menu_for
 
 
@@ -97,10 +97,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 password=form.cleaned_data["password"], ip=ip, user_agent=agent,
             )
             if result.principal is not None and result.outcome == LoginOutcome.SUCCESS:
-                login(request, result.principal)  # a new session key (F-LOGIN-4)
-                now = clock.now().timestamp()
-                request.session[SESSION_LOGIN_AT] = now
-                request.session[SESSION_SEEN_AT] = now
+                login(request, result.principal)  # a new session key (F-LOGIN-4); stamps the clocks
                 return redirect(_safe_next(request, reverse("portal:home")))
             failed[which] = LOGIN_FAILED[kind]
     return render(
@@ -111,7 +108,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             "customer_form": forms["customer"],
             "account_form": forms["account"],
             "failed": failed,
-            "expired": getattr(request, "session_expired", False),
+            "expired": request.session.pop(SESSION_EXPIRED, False),
             "next": _safe_next(request, ""),
         },
     )

@@ -1,0 +1,99 @@
+"""The back office (F-STAFF, SPEC §12) on Django's admin, mounted at /staff/.
+
+Catalogue, plan and brand data are edited here (they are data, not code). Anything with rules
+(contracts, account IDs, subscriptions) is read-only until its services exist, because the admin
+must go through services (DESIGN rule 9). The audit log is read-only for everyone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.http import HttpRequest
+
+from mypage.accounts.models import AccountId
+from mypage.audit.models import AuditEntry, LoginAttempt
+from mypage.contracts.models import Contract
+from mypage.core.models import Brand, Plan, Product
+from mypage.principals.models import PrincipalKind, login_key
+from mypage.subscriptions.models import Subscription
+
+
+class StaffAuthenticationForm(AdminAuthenticationForm):
+    """Staff type their own name; it lives in the staff name space of login keys, so a customer
+    number or an account ID can never log in to the back office."""
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username")
+        if username:
+            self.cleaned_data["username"] = login_key(PrincipalKind.STAFF, username)
+        return super().clean()
+
+
+admin.site.login_form = StaffAuthenticationForm
+admin.site.site_header = "MyPage バックオフィス"
+admin.site.site_title = "MyPage バックオフィス"
+admin.site.index_title = "管理メニュー"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "portal_url", "support_phone", "requires_account_id"]
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["name", "brand", "group", "account_id_limit", "mail_base", "web_space_base", "storage_base"]
+    list_filter = ["brand", "group"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "scope", "monthly_fee", "billing_rule", "reapplication_fee"]
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdmin):
+    list_display = ["customer_number", "family_name", "given_name", "plan", "phone"]
+    search_fields = ["customer_number", "family_name", "given_name", "family_name_kana", "phone"]
+    list_select_related = ["plan__brand"]
+    exclude = ["principal"]
+
+
+@admin.register(AccountId)
+class AccountIdAdmin(ReadOnlyAdmin):
+    list_display = ["account_id", "contract", "permission", "issued_on", "retired_at"]
+    search_fields = ["account_id", "contract__customer_number"]
+    exclude = ["principal"]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["product", "contract", "account", "applied_on", "cancelled_on"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor_kind", "actor", "customer_number", "ip", "action", "target"]
+    list_filter = ["action", "actor_kind"]
+    search_fields = ["actor", "customer_number", "target"]
+
+
+@admin.register(LoginAttempt)
+class LoginAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["at", "kind", "identifier", "ip", "outcome"]
+    list_filter = ["outcome", "kind"]
+    search_fields = ["identifier", "ip"]

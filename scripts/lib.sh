@@ -1,0 +1,77 @@
+# Shared by scripts/serve, scripts/test and bench/run. Source it; do not run it.
+# shellcheck shell=bash
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# A Python >= 3.12 (Django 6 needs it): $PYTHON, python3.13, python3.12, python3, then pyenv's.
+find_python() {
+  local c candidates=()
+  [ -n "${PYTHON:-}" ] && candidates+=("$PYTHON")
+  candidates+=(python3.13 python3.12 python3)
+  if command -v pyenv >/dev/null 2>&1; then
+    for c in "$(pyenv root)"/versions/3.1[2-9]*/bin/python3; do [ -x "$c" ] && candidates+=("$c"); done
+  fi
+  for c in /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9]; do [ -x "$c" ] && candidates+=("$c"); done
+  for c in "${candidates[@]}"; do
+    if "$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; then
+      command -v "$c" 2>/dev/null || echo "$c"
+      return 0
+    fi
+  done
+  die "MyPage needs Python 3.12 or newer (Django 6). None was found as python3.13, python3.12, python3 or under pyenv. Install one, or set PYTHON=/path/to/python3.12."
+}
+
+# Create .venv and install the project (with the given extras) when pyproject.toml changed.
+ensure_venv() {
+  local extras="${1:-}" spec="." stamp
+  [ -n "$extras" ] && spec=".[$extras]"
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then
+    local py; py="$(find_python)"
+    log "Creating virtualenv with $py"
+    rm -rf "$VENV"
+    "$py" -m venv "$VENV"
+  fi
+  stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)-${extras:-base}"
+  if [ ! -f "$stamp" ]; then
+    log "Installing dependencies ($spec)"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$spec"
+    touch "$stamp"
+  fi
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else
+    die "need root to run: $*"; fi
+}
+
+apt_install() {
+  log "Installing system packages: $*"
+  if [ ! -f /tmp/.mypage-apt-updated ]; then as_root apt-get update -qq && touch /tmp/.mypage-apt-updated; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# PostgreSQL on 127.0.0.1:5432: start the cluster if it is down, install it if absent.
+ensure_postgres() {
+  if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then return 0; fi
+  if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    apt_install postgresql
+  fi
+  local ver; ver="$(ls /etc/postgresql | sort -V | tail -1)"
+  log "Starting PostgreSQL $ver"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL did not start on 127.0.0.1:5432"
+  # A freshly installed cluster asks for a password on TCP: give postgres the one we use.
+  as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null 2>&1 || true
+}
+
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || apt_install chromium fonts-noto-cjk
+  [ -n "$(fc-list :lang=ja 2>/dev/null | head -1)" ] || apt_install fonts-noto-cjk
+}
