@@ -49,7 +49,7 @@ if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("SECRET_KEY must be set when MYPAGE_ENV=production")
     # Development only: a fixed, obviously-local key.
-    SECRET_KEY = "dev-only-insecure-key-" + "x" * 40  # noqa: S105
+    SECRET_KEY = "dev-only-insecure-key-" + "x" * 40
 
 # Brand portal hosts (F-LOGIN-2): "host=brand_code" pairs. The request host picks the brand of
 # the login page; an unknown host gets DEFAULT_BRAND.

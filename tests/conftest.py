@@ -74,7 +74,10 @@ def make_contract(customer_number: str, plan_code: str, password: str = "a-long-
 
 
 def make_account(
-    contract: Contract, account_id: str, permission: Permission = Permission.USER, password: str = "acct-test-password"
+    contract: Contract,
+    account_id: str,
+    permission: Permission = Permission.USER,
+    password: str = "acct-test-password",
 ) -> AccountId:
     return AccountId.objects.create(
         account_id=account_id,

@@ -135,7 +135,8 @@ def test_matrix(who, demo):
             checked += 1
             location = response.headers.get("Location", "")
             if response.status_code != status or (prefix and not location.startswith(prefix)):
-                failures.append(f"{who.label} GET {url}: got {response.status_code} {location}, want {status} {prefix or ''}")
+                got = f"{response.status_code} {location}"
+                failures.append(f"{who.label} GET {url}: got {got}, want {status} {prefix or ''}")
     assert checked >= len(PORTAL_URLS)
     assert not failures, "\n".join(failures)
 

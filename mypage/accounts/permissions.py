@@ -88,32 +88,32 @@ class Rule:
         return {Role.HOLDER: self.holder, Role.ADMIN: self.admin, Role.USER: self.user}[role]
 
 
-A, O, S, N = Access.ALL, Access.OWN, Access.STEP_UP, Access.NONE
+ALL, OWN, STEP, NO = Access.ALL, Access.OWN, Access.STEP_UP, Access.NONE
 
 #: SPEC §2. Rows not in the manual's table (marked *) follow the row they belong with.
 MATRIX: dict[Feature, Rule] = {
-    Feature.OVERVIEW: Rule(O, O, N),  # * the admin screen's home; a user ID has USER_HOME
-    Feature.USER_HOME: Rule(N, N, O),  # * ユーザー管理 is the user-permission screen
-    Feature.PROFILE: Rule(O, O, N),
-    Feature.CUSTOMER_PASSWORD: Rule(O, O, N),  # * with 契約情報の変更
-    Feature.PAY: Rule(O, O, N),
-    Feature.CONTRACT_REQUEST: Rule(O, O, N),  # * with 契約情報の変更
-    Feature.LINE_INFO: Rule(O, O, N),  # * with 契約情報の変更 (paper / phone only)
-    Feature.BILL_VIEW: Rule(O, S, N),
-    Feature.ACCT: Rule(O, O, N),
-    Feature.ACCT_PASSWORD: Rule(A, A, O, account_scoped=True),
-    Feature.MAILOPT: Rule(O, O, N),
-    Feature.MAIL: Rule(A, A, O, account_scoped=True),
-    Feature.FWD: Rule(A, A, O, account_scoped=True),
-    Feature.AUTOREPLY: Rule(A, A, O, account_scoped=True),
-    Feature.SEC: Rule(A, A, O, account_scoped=True),
-    Feature.WEB: Rule(A, A, O, account_scoped=True),
-    Feature.STORAGE: Rule(A, A, O, offered=_offers_storage, account_scoped=True),  # * like Web space
-    Feature.RS: Rule(O, O, N, offered=_offers_product("remote_support")),
-    Feature.WAR: Rule(O, O, O, offered=_offers_product("warranty_basic")),
-    Feature.EXT: Rule(O, S, N),
-    Feature.NOTICES: Rule(A, A, O),  # * everyone
-    Feature.SUPPORT: Rule(A, A, O),  # * everyone
+    Feature.OVERVIEW: Rule(OWN, OWN, NO),  # * the admin screen's home; a user ID has USER_HOME
+    Feature.USER_HOME: Rule(NO, NO, OWN),  # * ユーザー管理 is the user-permission screen
+    Feature.PROFILE: Rule(OWN, OWN, NO),
+    Feature.CUSTOMER_PASSWORD: Rule(OWN, OWN, NO),  # * with 契約情報の変更
+    Feature.PAY: Rule(OWN, OWN, NO),
+    Feature.CONTRACT_REQUEST: Rule(OWN, OWN, NO),  # * with 契約情報の変更
+    Feature.LINE_INFO: Rule(OWN, OWN, NO),  # * with 契約情報の変更 (paper / phone only)
+    Feature.BILL_VIEW: Rule(OWN, STEP, NO),
+    Feature.ACCT: Rule(OWN, OWN, NO),
+    Feature.ACCT_PASSWORD: Rule(ALL, ALL, OWN, account_scoped=True),
+    Feature.MAILOPT: Rule(OWN, OWN, NO),
+    Feature.MAIL: Rule(ALL, ALL, OWN, account_scoped=True),
+    Feature.FWD: Rule(ALL, ALL, OWN, account_scoped=True),
+    Feature.AUTOREPLY: Rule(ALL, ALL, OWN, account_scoped=True),
+    Feature.SEC: Rule(ALL, ALL, OWN, account_scoped=True),
+    Feature.WEB: Rule(ALL, ALL, OWN, account_scoped=True),
+    Feature.STORAGE: Rule(ALL, ALL, OWN, offered=_offers_storage, account_scoped=True),  # * like Web space
+    Feature.RS: Rule(OWN, OWN, NO, offered=_offers_product("remote_support")),
+    Feature.WAR: Rule(OWN, OWN, OWN, offered=_offers_product("warranty_basic")),
+    Feature.EXT: Rule(OWN, STEP, NO),
+    Feature.NOTICES: Rule(ALL, ALL, OWN),  # * everyone
+    Feature.SUPPORT: Rule(ALL, ALL, OWN),  # * everyone
 }
 
 

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mypage.core import clock
 
 from .models import AuditEntry, LoginAttempt, LoginOutcome
+
+
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def loggable(value: str, limit: int) -> str:
+    """What a client typed, fit for the log: control characters (NUL cannot even be stored in a
+    PostgreSQL text column) shown as U+FFFD, cut to ``limit`` characters."""
+    return _UNSTORABLE.sub("\ufffd", value[:limit])
 
 
 def audit_record(
@@ -21,11 +31,11 @@ def audit_record(
     return AuditEntry.objects.create(
         at=clock.now(),
         actor_kind=actor_kind,
-        actor=actor[:40],
+        actor=loggable(actor, 40),
         customer_number=customer_number,
         ip=ip,
         action=action,
-        target=target[:100],
+        target=loggable(target, 100),
         details=details or {},
     )
 
@@ -36,8 +46,8 @@ def login_attempt_record(
     return LoginAttempt.objects.create(
         at=clock.now(),
         kind=kind,
-        identifier=identifier[:40],
+        identifier=loggable(identifier, 40),
         ip=ip,
-        user_agent=user_agent[:200],
+        user_agent=loggable(user_agent, 200),
         outcome=outcome,
     )

@@ -59,7 +59,8 @@ class Contract(models.Model):
         verbose_name_plural = _("ご契約")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(customer_number__regex=r"^[0-9]{14}$"), name="contract_customer_number_14_digits"
+                condition=models.Q(customer_number__regex=r"^[0-9]{14}$"),
+                name="contract_customer_number_14_digits",
             )
         ]
 

@@ -10,9 +10,13 @@ class Brand(models.Model):
     code = models.SlugField(_("コード"), max_length=20, unique=True)
     name = models.CharField(_("ブランド名"), max_length=50)
     portal_url = models.URLField(_("マイページURL"))
-    mail_domains = models.JSONField(_("メールドメイン"), default=list, help_text=_("ISPメールのドメイン (先頭が既定)"))
+    mail_domains = models.JSONField(
+        _("メールドメイン"), default=list, help_text=_("ISPメールのドメイン (先頭が既定)")
+    )
     requires_account_id = models.BooleanField(
-        _("アカウントID登録必須"), default=False, help_text=_("F-ACCT-FIRST: 未登録の契約はログイン直後に登録画面へ")
+        _("アカウントID登録必須"),
+        default=False,
+        help_text=_("F-ACCT-FIRST: 未登録の契約はログイン直後に登録画面へ"),
     )
     web_domain = models.CharField(_("Webスペースのドメイン"), max_length=100)
     support_phone = models.CharField(_("お問い合わせ窓口 電話番号"), max_length=20)
@@ -70,7 +74,9 @@ class Product(models.Model):
         _("同時契約の上限"), null=True, blank=True, help_text=_("空欄は上限なし")
     )
     plan_groups = models.JSONField(_("提供プラン区分"), default=list, help_text=_("空は全プラン"))
-    brands = models.ManyToManyField(Brand, verbose_name=_("提供ブランド"), blank=True, help_text=_("空は全ブランド"))
+    brands = models.ManyToManyField(
+        Brand, verbose_name=_("提供ブランド"), blank=True, help_text=_("空は全ブランド")
+    )
     requires = models.ForeignKey(
         "self", verbose_name=_("前提となる商品"), null=True, blank=True, on_delete=models.PROTECT
     )
@@ -94,7 +100,9 @@ class Plan(models.Model):
     """A ご契約タイプ with its allowances (SPEC §3)."""
 
     code = models.SlugField(_("コード"), max_length=40, unique=True)
-    brand = models.ForeignKey(Brand, verbose_name=_("ブランド"), on_delete=models.PROTECT, related_name="plans")
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("ブランド"), on_delete=models.PROTECT, related_name="plans"
+    )
     name = models.CharField(_("ご契約タイプ"), max_length=80)
     group = models.CharField(_("プラン区分"), max_length=8, choices=PlanGroup.choices)
     account_id_limit = models.PositiveSmallIntegerField(_("アカウントID 登録可能数"))

@@ -107,7 +107,9 @@ def demo_seed() -> list[str]:
             )
             if acct.isp_mail:
                 MailAddress.objects.create(
-                    account=account, kind=MailKind.ISP, address=f"{acct.account_id}@{plan.brand.mail_domains[0]}"
+                    account=account,
+                    kind=MailKind.ISP,
+                    address=f"{acct.account_id}@{plan.brand.mail_domains[0]}",
                 )
         created.append(demo.customer_number)
     return created

@@ -55,6 +55,9 @@ class WebSpace(models.Model):
         verbose_name = _("Webスペース")
         verbose_name_plural = _("Webスペース")
 
+    def __str__(self) -> str:
+        return f"{self.account} web space"
+
 
 class OnlineStorage(models.Model):
     account = models.OneToOneField(
@@ -65,3 +68,6 @@ class OnlineStorage(models.Model):
     class Meta:
         verbose_name = _("オンラインストレージ&フォトアルバム")
         verbose_name_plural = _("オンラインストレージ&フォトアルバム")
+
+    def __str__(self) -> str:
+        return f"{self.account} storage"

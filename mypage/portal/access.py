@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -32,7 +32,7 @@ SESSION_STEP_UP_AT = "mypage_step_up_at"
 # Features a Spaaqs contract without any account ID may still open (F-ACCT-FIRST).
 OPEN_BEFORE_FIRST_ACCOUNT = {Feature.ACCT, Feature.NOTICES, Feature.SUPPORT}
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def current_viewer(request: HttpRequest) -> Viewer | None:
@@ -40,7 +40,7 @@ def current_viewer(request: HttpRequest) -> Viewer | None:
         return None
     cached = getattr(request, "_mypage_viewer", None)
     if cached is None:
-        cached = viewer_for(request.user)  # type: ignore[arg-type]
+        cached = viewer_for(request.user)
         request._mypage_viewer = cached  # type: ignore[attr-defined]
     return cached
 
@@ -64,7 +64,7 @@ def needs_first_account(viewer: Viewer) -> bool:
 def portal_view(feature: Feature) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             viewer = current_viewer(request)
             if viewer is None:
                 return redirect_to_login(request.get_full_path(), reverse(settings.LOGIN_URL))

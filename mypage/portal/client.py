@@ -11,9 +11,9 @@ def client_ip(request: HttpRequest) -> str | None:
     if count > 0:
         forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
         if len(forwarded) >= count:
-            return forwarded[-count]
-    return request.META.get("REMOTE_ADDR") or None
+            return str(forwarded[-count])
+    return str(request.META.get("REMOTE_ADDR") or "") or None
 
 
 def user_agent(request: HttpRequest) -> str:
-    return request.META.get("HTTP_USER_AGENT", "")[:200]
+    return str(request.META.get("HTTP_USER_AGENT", ""))[:200]

@@ -32,10 +32,22 @@ urlpatterns = [
     path("user/", views.user_home, name="user_home"),
     # 各種お手続き
     path("procedures/profile/", soon(F.PROFILE, _("お客様情報変更")), name="profile"),
-    path("procedures/password/", soon(F.CUSTOMER_PASSWORD, _("お客様番号パスワード変更")), name="customer_password"),
+    path(
+        "procedures/password/",
+        soon(F.CUSTOMER_PASSWORD, _("お客様番号パスワード変更")),
+        name="customer_password",
+    ),
     path("procedures/payment/", soon(F.PAY, _("お支払い方法変更")), name="payment"),
-    path("procedures/contract-change/", soon(F.CONTRACT_REQUEST, _("ご契約内容変更申請")), name="contract_change"),
-    path("procedures/guide-request/", soon(F.CONTRACT_REQUEST, _("ご利用ガイド・規約ご請求")), name="guide_request"),
+    path(
+        "procedures/contract-change/",
+        soon(F.CONTRACT_REQUEST, _("ご契約内容変更申請")),
+        name="contract_change",
+    ),
+    path(
+        "procedures/guide-request/",
+        soon(F.CONTRACT_REQUEST, _("ご利用ガイド・規約ご請求")),
+        name="guide_request",
+    ),
     path("procedures/cancellation/", soon(F.LINE_INFO, _("ご解約")), name="line_cancellation"),
     # 料金明細照会
     path("billing/monthly/", soon(F.BILL_VIEW, _("月額請求明細照会")), name="billing_monthly"),
@@ -44,7 +56,11 @@ urlpatterns = [
     path("billing/phone/", soon(F.BILL_VIEW, _("UCOM光電話通話明細照会")), name="calls_phone"),
     # オプションサービス
     path("options/mail/", soon(F.MAILOPT, _("メールサービス購入")), name="mail_service"),
-    path("options/remote-support/", soon(F.RS, _("UCOM光 リモートサポート購入／確認／解約")), name="remote_support"),
+    path(
+        "options/remote-support/",
+        soon(F.RS, _("UCOM光 リモートサポート購入／確認／解約")),
+        name="remote_support",
+    ),
     path("options/warranty/", soon(F.WAR, _("UCOM光 あんしん機器保証 購入／確認／解約")), name="warranty"),
     path("options/storage/", soon(F.STORAGE, _("オンラインストレージ&フォトアルバム")), name="storage"),
     path("options/unext/", soon(F.EXT, _("ギガシネマ with U-NEXT")), name="unext"),
@@ -54,17 +70,41 @@ urlpatterns = [
     # アカウントIDオプション
     path("account-ids/", soon(F.ACCT, _("アカウントID管理")), name="account_list"),
     path("account-ids/new/", soon(F.ACCT, _("アカウントID登録／変更")), name="account_new"),
-    path("account-ids/<accountid:account_id>/password/", soon(F.ACCT_PASSWORD, _("アカウントIDパスワード変更")),
-         name="account_password"),
-    path("account-ids/<accountid:account_id>/mail/", soon(F.MAIL, _("メールアドレス登録／変更")), name="account_mail"),
-    path("account-ids/<accountid:account_id>/forwarding/", soon(F.FWD, _("メール転送設定")), name="account_forwarding"),
-    path("account-ids/<accountid:account_id>/autoreply/", soon(F.AUTOREPLY, _("メール自動返信設定")),
-         name="account_autoreply"),
-    path("account-ids/<accountid:account_id>/security/", soon(F.SEC, _("セキュリティオプション購入／確認")),
-         name="account_security"),
-    path("account-ids/<accountid:account_id>/security/manage/", soon(F.SEC, _("セキュリティオプション管理")),
-         name="account_security_manage"),
-    path("account-ids/<accountid:account_id>/webspace/", soon(F.WEB, _("Webスペースの登録")), name="account_webspace"),
+    path(
+        "account-ids/<accountid:account_id>/password/",
+        soon(F.ACCT_PASSWORD, _("アカウントIDパスワード変更")),
+        name="account_password",
+    ),
+    path(
+        "account-ids/<accountid:account_id>/mail/",
+        soon(F.MAIL, _("メールアドレス登録／変更")),
+        name="account_mail",
+    ),
+    path(
+        "account-ids/<accountid:account_id>/forwarding/",
+        soon(F.FWD, _("メール転送設定")),
+        name="account_forwarding",
+    ),
+    path(
+        "account-ids/<accountid:account_id>/autoreply/",
+        soon(F.AUTOREPLY, _("メール自動返信設定")),
+        name="account_autoreply",
+    ),
+    path(
+        "account-ids/<accountid:account_id>/security/",
+        soon(F.SEC, _("セキュリティオプション購入／確認")),
+        name="account_security",
+    ),
+    path(
+        "account-ids/<accountid:account_id>/security/manage/",
+        soon(F.SEC, _("セキュリティオプション管理")),
+        name="account_security_manage",
+    ),
+    path(
+        "account-ids/<accountid:account_id>/webspace/",
+        soon(F.WEB, _("Webスペースの登録")),
+        name="account_webspace",
+    ),
     # 障害情報 / お問い合わせ窓口
     path("info/notices/", soon(F.NOTICES, _("障害情報・メンテナンス情報")), name="notices"),
     path("info/manuals/", soon(F.SUPPORT, _("マニュアル・利用規約")), name="manuals"),

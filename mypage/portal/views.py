@@ -76,8 +76,12 @@ LOGIN_FAILED = {
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "GET" and current_viewer(request) is not None:
         return redirect("portal:home")
-    forms: dict[str, Any] = {"customer": CustomerLoginForm(prefix="c"), "account": AccountLoginForm(prefix="a")}
+    forms: dict[str, Any] = {
+        "customer": CustomerLoginForm(prefix="c"),
+        "account": AccountLoginForm(prefix="a"),
+    }
     failed: dict[str, Any] = {}
+    form: CustomerLoginForm | AccountLoginForm
     if request.method == "POST":
         which = request.POST.get("form", "")
         if which == "customer":
@@ -89,12 +93,17 @@ def login_view(request: HttpRequest) -> HttpResponse:
         ip, agent = client_ip(request), user_agent(request)
         field = "customer_number" if kind == PrincipalKind.HOLDER else "account_id"
         if not form.is_valid():
-            login_invalid_record(kind=kind, identifier=str(form.data.get(form.add_prefix(field), "")), ip=ip,
-                                 user_agent=agent)
+            login_invalid_record(
+                kind=kind, identifier=str(form.data.get(form.add_prefix(field), "")), ip=ip, user_agent=agent
+            )
         else:
             result = principal_authenticate(
-                request=request, kind=kind, identifier=form.cleaned_data[field],
-                password=form.cleaned_data["password"], ip=ip, user_agent=agent,
+                request=request,
+                kind=kind,
+                identifier=form.cleaned_data[field],
+                password=form.cleaned_data["password"],
+                ip=ip,
+                user_agent=agent,
             )
             if result.principal is not None and result.outcome == LoginOutcome.SUCCESS:
                 login(request, result.principal)  # a new session key (F-LOGIN-4); stamps the clocks
@@ -161,23 +170,34 @@ def user_home(request: HttpRequest, viewer: Viewer) -> HttpResponse:
 def step_up(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     """(※) pages: お客様番号 + お客様番号パスワード asked again, then the page opens."""
     form = StepUpForm(request.POST or None, prefix="c")
-    failed = ""
+    failed: Any = ""
     if request.method == "POST" and form.is_valid():
         number = form.cleaned_data["customer_number"]
         result = principal_authenticate(
-            request=request, kind=PrincipalKind.HOLDER, identifier=number, password=form.cleaned_data["password"],
-            ip=client_ip(request), user_agent=user_agent(request),
+            request=request,
+            kind=PrincipalKind.HOLDER,
+            identifier=number,
+            password=form.cleaned_data["password"],
+            ip=client_ip(request),
+            user_agent=user_agent(request),
         )
         if result.principal is not None and number == viewer.contract.customer_number:
             request.session[SESSION_STEP_UP_AT] = clock.now().timestamp()
             audit_record(
-                actor_kind=viewer.role, actor=viewer.login_name, customer_number=viewer.contract.customer_number,
-                ip=client_ip(request), action="step_up",
+                actor_kind=viewer.role,
+                actor=viewer.login_name,
+                customer_number=viewer.contract.customer_number,
+                ip=client_ip(request),
+                action="step_up",
             )
             return redirect(_safe_next(request, reverse("portal:home")))
         failed = LOGIN_FAILED[PrincipalKind.HOLDER]
-    return page(request, viewer, "portal/step_up.html", {"form": form, "failed": failed,
-                                                          "next": _safe_next(request, "")})
+    return page(
+        request,
+        viewer,
+        "portal/step_up.html",
+        {"form": form, "failed": failed, "next": _safe_next(request, "")},
+    )
 
 
 # --- Pages whose features come in later issues ------------------------------------------------
@@ -196,7 +216,6 @@ def coming_soon(feature: Feature, title: Any) -> Any:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return render(request, "500.html", status=500)
-
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

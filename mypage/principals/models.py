@@ -9,7 +9,7 @@ never collide with a customer number or a staff name.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -37,7 +37,11 @@ class PrincipalManager(BaseUserManager["Principal"]):
 
     def create_staff(self, username: str, password: str | None, **extra: Any) -> Principal:
         return self.create_user(
-            login_key(PrincipalKind.STAFF, username), password, kind=PrincipalKind.STAFF, is_staff=True, **extra
+            login_key(PrincipalKind.STAFF, username),
+            password,
+            kind=PrincipalKind.STAFF,
+            is_staff=True,
+            **extra,
         )
 
     def create_superuser(self, login_key: str, password: str | None = None, **extra: Any) -> Principal:
@@ -56,10 +60,10 @@ class Principal(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("スタッフ"), default=False)
     date_joined = models.DateTimeField(_("作成日時"), default=timezone.now)
 
-    objects = PrincipalManager()
+    objects: ClassVar[PrincipalManager] = PrincipalManager()
 
     USERNAME_FIELD = "login_key"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         verbose_name = _("ログイン主体")
@@ -85,3 +89,6 @@ class PasswordHistory(models.Model):
         verbose_name = _("パスワード履歴")
         verbose_name_plural = _("パスワード履歴")
         indexes = [models.Index(fields=["principal", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.principal} @ {self.created_at:%Y-%m-%d}"

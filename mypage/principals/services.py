@@ -21,7 +21,13 @@ class LoginResult:
 
 
 def principal_authenticate(
-    *, request: HttpRequest, kind: PrincipalKind, identifier: str, password: str, ip: str | None, user_agent: str
+    *,
+    request: HttpRequest,
+    kind: PrincipalKind,
+    identifier: str,
+    password: str,
+    ip: str | None,
+    user_agent: str,
 ) -> LoginResult:
     """Check the password of a customer number or account ID, unless throttled.
 

@@ -7,7 +7,7 @@ must go through services (DESIGN rule 9). The audit log is read-only for everyon
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -32,13 +32,18 @@ class StaffAuthenticationForm(AdminAuthenticationForm):
         return super().clean()
 
 
+if TYPE_CHECKING:
+    ModelAdmin = admin.ModelAdmin[Any]
+else:
+    ModelAdmin = admin.ModelAdmin
+
 admin.site.login_form = StaffAuthenticationForm
 admin.site.site_header = "MyPage バックオフィス"
 admin.site.site_title = "MyPage バックオフィス"
 admin.site.index_title = "管理メニュー"
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -50,18 +55,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(ModelAdmin):
     list_display = ["code", "name", "portal_url", "support_phone", "requires_account_id"]
 
 
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
-    list_display = ["name", "brand", "group", "account_id_limit", "mail_base", "web_space_base", "storage_base"]
+class PlanAdmin(ModelAdmin):
+    list_display = [
+        "name",
+        "brand",
+        "group",
+        "account_id_limit",
+        "mail_base",
+        "web_space_base",
+        "storage_base",
+    ]
     list_filter = ["brand", "group"]
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(ModelAdmin):
     list_display = ["code", "name", "scope", "monthly_fee", "billing_rule", "reapplication_fee"]
 
 

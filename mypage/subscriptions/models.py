@@ -17,7 +17,11 @@ class Subscription(models.Model):
         Contract, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("ご契約")
     )
     account = models.ForeignKey(
-        AccountId, on_delete=models.PROTECT, null=True, blank=True, related_name="subscriptions",
+        AccountId,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="subscriptions",
         verbose_name=_("アカウントID"),
     )
     applied_on = models.DateField(_("お申し込み日"))
@@ -29,7 +33,8 @@ class Subscription(models.Model):
         indexes = [models.Index(fields=["contract", "cancelled_on"])]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(cancelled_on__isnull=True) | models.Q(cancelled_on__gte=models.F("applied_on")),
+                condition=models.Q(cancelled_on__isnull=True)
+                | models.Q(cancelled_on__gte=models.F("applied_on")),
                 name="subscription_cancel_not_before_apply",
             )
         ]

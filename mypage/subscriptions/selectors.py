@@ -85,12 +85,16 @@ def _account_rows(
     accounts: list[AccountId], held_by_account: dict[int, dict[str, int]], contract: Contract
 ) -> list[AccountRow]:
     security_items = [
-        i for i in catalogue().values() if i.category == ProductCategory.SECURITY and i.offered_to(contract.plan)
+        i
+        for i in catalogue().values()
+        if i.category == ProductCategory.SECURITY and i.offered_to(contract.plan)
     ]
     return [
         AccountRow(
             account=a,
-            security=[ProductStatus(item=i, held=held_by_account[a.pk].get(i.code, 0)) for i in security_items],
+            security=[
+                ProductStatus(item=i, held=held_by_account[a.pk].get(i.code, 0)) for i in security_items
+            ],
         )
         for a in accounts
     ]
@@ -100,7 +104,9 @@ def account_overview(account: AccountId) -> AccountRow:
     """One account ID's own services, for ユーザー管理 (F-ACCT-USER): nothing of other IDs."""
     (loaded,) = mail_selectors.account_ids_with_services(account.contract, only=account)
     held: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for sub in Subscription.objects.filter(account=account, cancelled_on__isnull=True).select_related("product"):
+    for sub in Subscription.objects.filter(account=account, cancelled_on__isnull=True).select_related(
+        "product"
+    ):
         held[account.pk][sub.product.code] += 1
     (row,) = _account_rows([loaded], held, account.contract)
     return row
@@ -136,7 +142,9 @@ def contract_overview(contract: Contract) -> ContractOverview:
         warranty_addon=_status("warranty_addon", contract, held),
         account_ids=Usage(used=len(accounts), base=plan.account_id_limit, added=0),
         mail=Usage(
-            used=sum(1 for a in accounts if mail_selectors.uses_isp_mail(a)), base=plan.mail_base, added=added_mail
+            used=sum(1 for a in accounts if mail_selectors.uses_isp_mail(a)),
+            base=plan.mail_base,
+            added=added_mail,
         ),
         web_space=Usage(
             used=sum(1 for a in accounts if mail_selectors.has_web_space(a)),
