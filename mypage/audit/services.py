@@ -7,7 +7,6 @@ from mypage.core import clock
 
 from .models import AuditEntry, LoginAttempt, LoginOutcome
 
-
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
