@@ -38,7 +38,7 @@ class CustomerLoginForm(forms.Form):
             "required": _("お客様番号を入力してください。"),
             "max_length": _("お客様番号は14桁の数字で入力してください。"),
         },
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "username", "maxlength": 14}),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "username"}),
     )
     password = PasswordField(label=_("お客様番号パスワード"))
 
@@ -57,7 +57,7 @@ class AccountLoginForm(forms.Form):
             "required": _("アカウントIDを入力してください。"),
             "max_length": _("アカウントIDは3〜20文字の半角英数字と記号(-_.)です。"),
         },
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "maxlength": 20}),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
     )
     password = PasswordField(label=_("アカウントIDパスワード"))
 
