@@ -1,0 +1,1 @@
+"""The benchmark harness (bench/run). Nothing here is imported by the application."""
