@@ -5,7 +5,7 @@ session NUMBER    log a customer number in (force_login) and print its session c
 csrf BASE_URL     GET BASE_URL/login/ and print the csrftoken cookie and the form's token
 queries           count the SQL queries of GET /overview/ for both contracts -> results/queries.json
 hashcost [N]      time make_password/check_password of the first hasher -> results/hashcost.json
-profile [N]       where the time of GET /overview/ goes, in-process (not run by bench/run)
+profile [N]       where the time of GET /overview/ goes, in-process (BENCH_PROFILE=1 bench/run)
 report            print the results table and write it to results/latest.txt
 """
 
@@ -254,16 +254,19 @@ def hashcost(runs: int = 50) -> None:
 # --- profile (for a human, when the ratio misses its goal) ----------------------------------------
 
 
-def profile(runs: int = 300) -> None:
+def profile(runs: int = 1000) -> None:
     """Per request, in-process (no HTTP server): total, SQL, and the overview's parts."""
+    from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection
     from django.template.loader import render_to_string
     from django.test import Client, RequestFactory
 
     from mypage.accounts.permissions import Feature, Verdict
-    from mypage.accounts.selectors import viewer_for
+    from mypage.accounts.selectors import live_account_count, viewer_for
     from mypage.contracts.models import Contract
     from mypage.portal.navigation import menu_for
+    from mypage.principals.backends import PRINCIPAL_RELATED, PrincipalBackend
+    from mypage.principals.models import Principal
     from mypage.subscriptions.selectors import contract_overview
 
     sql_time = [0.0]
@@ -287,25 +290,27 @@ def profile(runs: int = 300) -> None:
                 fn()
             total = time.perf_counter() - t0
         print(
-            f"{label:<44} {total / runs * 1000:7.3f} ms/req  SQL {sql_time[0] / runs * 1000:6.3f} ms "
+            f"{label:<56} {total / runs * 1000:7.3f} ms  SQL {sql_time[0] / runs * 1000:6.3f} ms "
             f"in {sql_count[0] / runs:4.1f} queries"
         )
 
+    number = "70000000000006"
     anonymous = Client(HTTP_HOST="localhost")
     print(f"in-process, mean of {runs} (SQL = time inside cursor.execute, incl. the round trip)")
     run("GET /bench/baseline/ (anonymous)", lambda: anonymous.get("/bench/baseline/"))
-    for number, n in CONTRACTS.items():
-        client = _overview_client(number)
+    logged_in = _overview_client(number)
+    run("GET /info/notices/ (logged in, an empty 準備中 page)", lambda: logged_in.get("/info/notices/"))
+    for n_number, n in CONTRACTS.items():
+        client = _overview_client(n_number)
         run(f"GET /overview/ ({n} account IDs)", lambda c=client: c.get("/overview/"))
-    number = "70000000000006"
-    principal = (
-        Contract.objects.select_related("principal", "plan__brand", "plan__mail_product")
-        .get(customer_number=number)
-        .principal
-    )
+
+    pk = Contract.objects.get(customer_number=number).principal_id
+    principal = PrincipalBackend().get_user(pk)
+    assert principal is not None
     viewer = viewer_for(principal)
     assert viewer is not None
     client = _overview_client(number)
+    session_key = client.cookies["sessionid"].value
     request = RequestFactory(HTTP_HOST="localhost").get("/overview/")
     request.user = principal
     request.session = client.session
@@ -321,8 +326,15 @@ def profile(runs: int = 300) -> None:
         "can_manage_accounts": viewer.can(Feature.ACCT).verdict is Verdict.ALLOW,
     }
     print("parts of GET /overview/ (6 account IDs):")
+    run("  session load (SELECT django_session, decode)", lambda: SessionStore(session_key).load())
+    run("  PrincipalBackend.get_user (select_related, 10 joins)", lambda: PrincipalBackend().get_user(pk))
+    run(
+        "    the same query's SQL compilation alone",
+        lambda: Principal.objects.select_related(*PRINCIPAL_RELATED).filter(pk=pk).query.sql_with_params(),
+    )
+    run("  live_account_count() (F-ACCT-FIRST)", lambda: live_account_count(viewer.contract))
     run("  contract_overview() (selector, 2 queries)", lambda: contract_overview(viewer.contract))
-    run("  menu_for() (side menu, reverse() x ~25)", lambda: menu_for(viewer, "/overview/"))
+    run("  menu_for() (side menu)", lambda: menu_for(viewer, "/overview/"))
     run("  render portal/overview.html", lambda: render_to_string("portal/overview.html", context, request))
     run("  render bench/baseline.html", lambda: render_to_string("bench/baseline.html", context, request))
 
@@ -494,7 +506,7 @@ def main(argv: list[str]) -> None:
     elif command == "hashcost":
         hashcost(int(args[0]) if args else 50)
     elif command == "profile":
-        profile(int(args[0]) if args else 300)
+        profile(int(args[0]) if args else 1000)
     else:
         sys.exit(__doc__)
 
