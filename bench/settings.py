@@ -7,4 +7,9 @@ from config.settings import BASE_DIR, TEMPLATES
 ROOT_URLCONF = "bench.urls"
 
 # bench/templates holds the baseline page; the project's own template settings are kept as they are.
-TEMPLATES = [{**TEMPLATES[0], "DIRS": [*TEMPLATES[0]["DIRS"], BASE_DIR / "bench" / "templates"]}]
+TEMPLATES = [
+    {**engine, "DIRS": [*engine["DIRS"], BASE_DIR / "bench" / "templates"]}
+    if engine["BACKEND"].endswith("DjangoTemplates")
+    else engine
+    for engine in TEMPLATES
+]

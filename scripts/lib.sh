@@ -71,6 +71,21 @@ ensure_postgres() {
   as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null 2>&1 || true
 }
 
+# Redis on 127.0.0.1:6379: the shared cache of the benchmark's production set-up (CACHE_URL) and of
+# the tests of cached sessions. Started with the command the machine's services use, installed
+# from Debian's packages when missing.
+redis_up() { "$VENV/bin/python" -c 'import redis; redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()' >/dev/null 2>&1; }
+ensure_redis() {
+  redis_up && return 0
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  log "Starting Redis on 127.0.0.1:6379"
+  as_root mkdir -p /var/lib/redis /var/log/redis
+  as_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/mypage.log || true
+  for _ in $(seq 1 20); do redis_up && return 0; sleep 0.5; done
+  die "Redis did not start on 127.0.0.1:6379"
+}
+
 ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium fonts-noto-cjk
   [ -n "$(fc-list :lang=ja 2>/dev/null | head -1)" ] || apt_install fonts-noto-cjk

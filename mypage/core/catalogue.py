@@ -1,7 +1,8 @@
-"""Read access to the catalogue (brands' products), cached per process.
+"""Read access to the catalogue (brands, plans and products), cached per process.
 
 The catalogue is a handful of rows that every page needs and staff rarely edit, so each process
 keeps it for ``CATALOGUE_CACHE_SECONDS`` (a save in the same process clears it at once).
+Cached plans are shared by every request of the process: read them, never change them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .models import Brand, Plan, Product
 
 @dataclass(frozen=True)
 class CatalogueItem:
+    pk: int
     code: str
     name: str
     scope: str
@@ -24,6 +26,9 @@ class CatalogueItem:
     monthly_fee: int
     plan_groups: tuple[str, ...]
     brand_codes: tuple[str, ...]
+    adds_mail: int = 0
+    adds_web_space: int = 0
+    adds_storage: int = 0
 
     def offered_to(self, plan: Plan) -> bool:
         """Is this product sold to contracts of ``plan`` (SPEC §6: brand and plan-group rules)?"""
@@ -39,6 +44,7 @@ def _load() -> dict[str, CatalogueItem]:
     items = {}
     for p in Product.objects.prefetch_related("brands"):
         items[p.code] = CatalogueItem(
+            pk=p.pk,
             code=p.code,
             name=p.name,
             scope=p.scope,
@@ -46,18 +52,52 @@ def _load() -> dict[str, CatalogueItem]:
             monthly_fee=p.monthly_fee,
             plan_groups=tuple(p.plan_groups),
             brand_codes=tuple(b.code for b in p.brands.all()),
+            adds_mail=p.adds_mail,
+            adds_web_space=p.adds_web_space,
+            adds_storage=p.adds_storage,
         )
     return items
 
 
-def catalogue() -> dict[str, CatalogueItem]:
+def _load_plans() -> dict[int, Plan]:
+    return {p.pk: p for p in Plan.objects.select_related("brand", "mail_product")}
+
+
+def _fresh() -> None:
     loaded_at = _cache.get("at")
     if not isinstance(loaded_at, float) or time.monotonic() - loaded_at > settings.CATALOGUE_CACHE_SECONDS:
         _cache["items"] = _load()
+        _cache["plans"] = _load_plans()
         _cache["at"] = time.monotonic()
+
+
+def catalogue() -> dict[str, CatalogueItem]:
+    _fresh()
     items = _cache["items"]
     assert isinstance(items, dict)
     return items
+
+
+def item_by_pk(pk: int) -> CatalogueItem:
+    for item in catalogue().values():
+        if item.pk == pk:
+            return item
+    clear_cache()  # a product added since the cache was loaded
+    return next(i for i in catalogue().values() if i.pk == pk)
+
+
+def plan(pk: int) -> Plan:
+    """The plan with its brand and mail product, from the per-process cache."""
+    _fresh()
+    plans = _cache["plans"]
+    assert isinstance(plans, dict)
+    found = plans.get(pk)
+    if found is None:  # created since the cache was loaded (another process): load it now
+        clear_cache()
+        _fresh()
+        found = _cache["plans"][pk]  # type: ignore[index]
+    assert isinstance(found, Plan)
+    return found
 
 
 def clear_cache(**_kwargs: object) -> None:

@@ -54,11 +54,13 @@ def step_up_is_valid(request: HttpRequest) -> bool:
 
 def needs_first_account(viewer: Viewer) -> bool:
     """F-ACCT-FIRST: the brand requires an account ID and the contract has none yet."""
-    return (
-        viewer.account is None
-        and viewer.contract.plan.brand.requires_account_id
-        and live_account_count(viewer.contract) == 0
-    )
+    if viewer.account is not None or not viewer.contract.plan.brand.requires_account_id:
+        return False
+    # PrincipalBackend answers this in the query that loads the principal.
+    known = getattr(viewer.principal, "contract_has_account", None)
+    if known is not None:
+        return not known
+    return live_account_count(viewer.contract) == 0
 
 
 def portal_view(feature: Feature) -> Callable[[View], View]:

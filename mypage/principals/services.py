@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth import authenticate
+from django.db import transaction
 from django.http import HttpRequest
 
 from mypage.audit.models import LoginOutcome
@@ -12,6 +14,7 @@ from mypage.audit.selectors import login_is_throttled
 from mypage.audit.services import login_attempt_record
 
 from .models import PasswordHistory, Principal, PrincipalKind, login_key
+from .passwords import password_validate
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,31 @@ def login_invalid_record(*, kind: PrincipalKind, identifier: str, ip: str | None
     )
 
 
-def principal_create(*, kind: PrincipalKind, identifier: str, password: str) -> Principal:
-    """A new login identity, its password hashed (Argon2id) and entered in its history."""
-    principal = Principal.objects.create_user(login_key(kind, identifier), password, kind=kind)
-    PasswordHistory.objects.create(principal=principal, password_hash=principal.password)
+def principal_create(
+    *, kind: PrincipalKind, identifier: str, password: str, avoid: Iterable[str] | None = None
+) -> Principal:
+    """A new login identity, its password hashed (Argon2id) and entered in its history.
+
+    With ``avoid`` the password is first checked against the policy of SPEC §4 (the identifier
+    is added to ``avoid``), raising ``ValidationError``; without it, as for the demo data, it is
+    taken as given.
+    """
+    if avoid is not None:
+        password_validate(password, avoid=[*avoid, identifier])
+    with transaction.atomic():
+        principal = Principal.objects.create_user(login_key(kind, identifier), password, kind=kind)
+        PasswordHistory.objects.create(principal=principal, password_hash=principal.password)
     return principal
+
+
+def principal_password_set(*, principal: Principal, password: str, avoid: Iterable[str]) -> None:
+    """Change a principal's password after checking it against the policy of SPEC §4.
+
+    Raises ``ValidationError`` (the messages of ``password_problems``) and changes nothing if the
+    password is refused. Sessions and the audit trail are the caller's business.
+    """
+    password_validate(password, avoid=avoid, principal=principal)
+    principal.set_password(password)
+    with transaction.atomic():
+        principal.save(update_fields=["password"])
+        PasswordHistory.objects.create(principal=principal, password_hash=principal.password)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from mypage.accounts.models import AccountId
 from mypage.contracts.models import Contract
-from mypage.core.catalogue import CatalogueItem, catalogue
+from mypage.core.catalogue import CatalogueItem, catalogue, item_by_pk
 from mypage.core.models import ProductCategory, ProductScope
 from mypage.mail import selectors as mail_selectors
 
@@ -21,6 +21,16 @@ def live_subscriptions(contract: Contract) -> list[Subscription]:
         .select_related("product")
         .order_by("applied_on", "id")
     )
+
+
+def live_holdings(contract: Contract) -> list[tuple[CatalogueItem, int | None]]:
+    """(product, account ID pk or None) of each live subscription: what the overview counts, read
+    without building model instances (one query; products from the catalogue cache)."""
+    rows = Subscription.objects.filter(contract=contract, cancelled_on__isnull=True).values_list(
+        "product_id", "account_id"
+    )
+    by_pk = {item.pk: item for item in catalogue().values()}
+    return [(by_pk.get(product_id) or item_by_pk(product_id), account_id) for product_id, account_id in rows]
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,10 @@ class AccountRow:
     @property
     def mail_address(self) -> str | None:
         return self.account.mail_address.address if mail_selectors.has_mail_address(self.account) else None
+
+    @property
+    def uses_isp_mail(self) -> bool:
+        return mail_selectors.uses_isp_mail(self.account)
 
     @property
     def has_web_space(self) -> bool:
@@ -116,15 +130,12 @@ def contract_overview(contract: Contract) -> ContractOverview:
     """Every figure of SPEC §3's overview, computed from data (two queries)."""
     plan = contract.plan
     accounts = mail_selectors.account_ids_with_services(contract)
-    subs = live_subscriptions(contract)
-
     held: dict[str, int] = defaultdict(int)
     held_by_account: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     added_mail = added_web = added_storage = 0
-    for sub in subs:
-        product = sub.product
-        if product.scope == ProductScope.ACCOUNT_ID and sub.account_id is not None:
-            held_by_account[sub.account_id][product.code] += 1
+    for product, account_pk in live_holdings(contract):
+        if product.scope == ProductScope.ACCOUNT_ID and account_pk is not None:
+            held_by_account[account_pk][product.code] += 1
         else:
             held[product.code] += 1
         added_mail += product.adds_mail
