@@ -23,6 +23,7 @@ SPEC_2 = {
 DECIDED = {
     Feature.OVERVIEW: "○ ○ ×",
     Feature.USER_HOME: "× × ○",
+    Feature.ACCT_EDIT: "◎ ◎ ○",  # F-ACCT-EDIT; a user ID its own (F-ACCT-USER)
     Feature.CUSTOMER_PASSWORD: "○ ○ ×",
     Feature.CONTRACT_REQUEST: "○ ○ ×",
     Feature.LINE_INFO: "○ ○ ×",

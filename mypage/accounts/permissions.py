@@ -48,6 +48,7 @@ class Feature(StrEnum):
     LINE_INFO = "F-INFO"  # ご解約, UCOM光電話, GATE CALL: information pages (not online)
     BILL_VIEW = "F-BILL-VIEW"  # 料金明細照会 (月額請求明細, 通話明細)
     ACCT = "F-ACCT"  # アカウントIDの登録/削除
+    ACCT_EDIT = "F-ACCT-EDIT"  # アカウントID登録情報の変更 (氏名, ユーザーネーム, 権限, パスワード)
     ACCT_PASSWORD = "F-ACCT-PW"  # アカウントIDパスワードの変更
     MAILOPT = "F-MAILOPT"  # メールオプションの購入
     MAIL = "F-MAIL"  # メールアドレスの登録・変更
@@ -101,6 +102,8 @@ MATRIX: dict[Feature, Rule] = {
     Feature.LINE_INFO: Rule(OWN, OWN, NO),  # * with 契約情報の変更 (paper / phone only)
     Feature.BILL_VIEW: Rule(OWN, STEP, NO),
     Feature.ACCT: Rule(OWN, OWN, NO),
+    # * a user ID changes its own names and password (F-ACCT-USER), the others every ID's
+    Feature.ACCT_EDIT: Rule(ALL, ALL, OWN, account_scoped=True),
     Feature.ACCT_PASSWORD: Rule(ALL, ALL, OWN, account_scoped=True),
     Feature.MAILOPT: Rule(OWN, OWN, NO),
     Feature.MAIL: Rule(ALL, ALL, OWN, account_scoped=True),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from mypage.core import clock
@@ -14,6 +15,32 @@ def loggable(value: str, limit: int) -> str:
     """What a client typed, fit for the log: control characters (NUL cannot even be stored in a
     PostgreSQL text column) shown as U+FFFD, cut to ``limit`` characters."""
     return _UNSTORABLE.sub("\ufffd", value[:limit])
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, and from where: what every service that changes data is given."""
+
+    kind: str  # holder / admin / user / staff
+    name: str  # customer number, account ID or staff name
+    customer_number: str = ""
+    ip: str | None = None
+    principal_id: int | None = None
+    session_key: str | None = None  # the session that stays logged in after a password change
+
+
+def audit_change(
+    actor: Actor, action: str, *, target: str = "", details: dict[str, Any] | None = None
+) -> None:
+    audit_record(
+        actor_kind=actor.kind,
+        actor=actor.name,
+        customer_number=actor.customer_number,
+        ip=actor.ip,
+        action=action,
+        target=target,
+        details=details,
+    )
 
 
 def audit_record(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -127,3 +129,27 @@ class Plan(models.Model):
     @property
     def offers_storage(self) -> bool:
         return self.storage_base is not None
+
+
+class Completion(models.Model):
+    """One finished three-step procedure (SPEC §11), keyed by its one-time token.
+
+    The final POST of a procedure inserts this row in the same transaction as the change it makes
+    (``mypage.core.once.run_once``): a second POST with the same token (a double click, a reload,
+    the back button) finds the token taken and changes nothing. ``result`` holds what the complete
+    screen shows (never a password) for whoever finished it.
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    principal = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    procedure = models.CharField(max_length=40)
+    result = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("完了した手続き")
+        verbose_name_plural = _("完了した手続き")
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.procedure} {self.created_at:%Y-%m-%d %H:%M}"

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 CUSTOMER_NUMBER_RE = re.compile(r"[0-9]{14}")
@@ -70,3 +72,115 @@ class AccountLoginForm(forms.Form):
 
 class StepUpForm(CustomerLoginForm):
     """※ pages: お客様番号 and お客様番号パスワード, asked again."""
+
+
+# --- Account IDs (F-ACCT-NEW / F-ACCT-EDIT) and passwords (F-PW, F-ACCT-PW) -------------------
+# The rules live in mypage.accounts.services; these forms only carry the input to them, so that
+# the messages beside the fields are the services' own.
+
+INPUT_MAX = 200  # longer input is refused before any rule runs (a 10 kB paste gets a message)
+
+
+def _text(label: Any, *, max_length: int = INPUT_MAX, **attrs: str) -> forms.CharField:
+    return forms.CharField(label=label, max_length=max_length, widget=forms.TextInput(attrs=attrs))
+
+
+class MessagesPerField(forms.Form):
+    """「…を入力してください。」 / 「…が長すぎます。」 naming the field, in the active language."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField) and not isinstance(field, PasswordField):
+                field.error_messages["required"] = gettext("%(label)sを入力してください。") % {
+                    "label": field.label
+                }
+                field.error_messages["max_length"] = gettext("%(label)sが長すぎます。") % {
+                    "label": field.label
+                }
+
+
+def _new_password(label: str | Any, *, required: bool = True) -> PasswordField:
+    field = PasswordField(label=label, required=required)
+    field.widget.attrs["autocomplete"] = "new-password"
+    return field
+
+
+class AccountIdForm(MessagesPerField):
+    """アカウントID登録／変更 入力画面. ``editing``: the ID is fixed and a blank password keeps the
+    current one; ``with_permission``: holders and admin IDs choose the permission, a user ID not."""
+
+    account_id = _text(_("アカウントID"), autocomplete="off", autocapitalize="none")
+    family_name = _text(_("氏名 (姓)"), autocomplete="family-name")
+    given_name = _text(_("氏名 (名)"), autocomplete="given-name")
+    family_name_kana = _text(_("氏名カナ (姓カナ)"))
+    given_name_kana = _text(_("氏名カナ (名カナ)"))
+    username = _text(_("ユーザーネーム"), autocomplete="nickname")
+    password = _new_password(_("パスワード"))
+    password_confirm = _new_password(_("パスワード (確認)"))
+    permission = forms.ChoiceField(
+        label=_("アカウント権限種別"),
+        choices=[("admin", _("管理者権限")), ("user", _("ユーザー権限"))],
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("アカウント権限種別を選択してください。"),
+            "invalid_choice": _("アカウント権限種別を選択してください。"),
+        },
+    )
+
+    PROFILE = ("family_name", "given_name", "family_name_kana", "given_name_kana", "username")
+
+    def __init__(
+        self, *args: Any, editing: bool = False, with_permission: bool = True, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.editing = editing
+        if editing:
+            del self.fields["account_id"]
+            self.fields["password"].required = False
+            self.fields["password_confirm"].required = False
+            self.fields["password"].help_text = _("変更しない場合は空欄のままにしてください。")
+        if not with_permission:
+            del self.fields["permission"]
+
+    def clean_account_id(self) -> str:
+        from mypage.accounts.services import account_id_problems
+
+        value = normalise(self.cleaned_data["account_id"])
+        for problem in account_id_problems(value):
+            self.add_error("account_id", problem)
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        from mypage.accounts.services import profile_problems
+
+        data = super().clean() or {}
+        values = {f: data[f] for f in self.PROFILE if f in data}
+        for name, problems in profile_problems(values).items():
+            for problem in problems:
+                self.add_error(name, problem)
+        password, again = data.get("password") or "", data.get("password_confirm") or ""
+        if (password or again) and password != again and "password_confirm" not in self.errors:
+            self.add_error("password_confirm", _("確認用のパスワードが一致しません。"))
+        return data
+
+
+class PasswordChangeForm(forms.Form):
+    """お客様番号パスワード変更 / アカウントIDパスワード変更: the current password (when the principal
+    changes its own), the new one twice."""
+
+    current_password = PasswordField(label=_("現在のパスワード"))
+    password = _new_password(_("新しいパスワード"))
+    password_confirm = _new_password(_("新しいパスワード (確認)"))
+
+    def __init__(self, *args: Any, ask_current: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not ask_current:
+            del self.fields["current_password"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        password, again = data.get("password") or "", data.get("password_confirm") or ""
+        if password and again and password != again:
+            self.add_error("password_confirm", _("確認用のパスワードが一致しません。"))
+        return data

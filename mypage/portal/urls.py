@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from mypage.accounts.permissions import Feature as F
 
 from . import views
+from .procedures import ACCOUNT_DELETE, ACCOUNT_EDIT, ACCOUNT_NEW, ACCOUNT_PASSWORD, CUSTOMER_PASSWORD
 from .views import coming_soon as soon
 
 
@@ -32,11 +33,7 @@ urlpatterns = [
     path("user/", views.user_home, name="user_home"),
     # 各種お手続き
     path("procedures/profile/", soon(F.PROFILE, _("お客様情報変更")), name="profile"),
-    path(
-        "procedures/password/",
-        soon(F.CUSTOMER_PASSWORD, _("お客様番号パスワード変更")),
-        name="customer_password",
-    ),
+    *CUSTOMER_PASSWORD.urls("procedures/password/"),
     path("procedures/payment/", soon(F.PAY, _("お支払い方法変更")), name="payment"),
     path(
         "procedures/contract-change/",
@@ -68,13 +65,11 @@ urlpatterns = [
     path("options/phone/", soon(F.LINE_INFO, _("UCOM光電話")), name="phone_service"),
     path("options/gatecall/", soon(F.LINE_INFO, _("GATE CALL・GATE CALL050")), name="gatecall_service"),
     # アカウントIDオプション
-    path("account-ids/", soon(F.ACCT, _("アカウントID管理")), name="account_list"),
-    path("account-ids/new/", soon(F.ACCT, _("アカウントID登録／変更")), name="account_new"),
-    path(
-        "account-ids/<accountid:account_id>/password/",
-        soon(F.ACCT_PASSWORD, _("アカウントIDパスワード変更")),
-        name="account_password",
-    ),
+    path("account-ids/", views.account_list, name="account_list"),
+    *ACCOUNT_NEW.urls("account-ids/new/"),
+    *ACCOUNT_EDIT.urls("account-ids/<accountid:account_id>/edit/"),
+    *ACCOUNT_DELETE.urls("account-ids/<accountid:account_id>/delete/"),
+    *ACCOUNT_PASSWORD.urls("account-ids/<accountid:account_id>/password/"),
     path(
         "account-ids/<accountid:account_id>/mail/",
         soon(F.MAIL, _("メールアドレス登録／変更")),

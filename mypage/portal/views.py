@@ -159,6 +159,19 @@ def overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     )
 
 
+@portal_view(Feature.ACCT)
+def account_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
+    """F-ACCT-LIST アカウントID管理 (manual §8–§10)."""
+    rows = contract_overview(viewer.contract).accounts
+    limit = viewer.contract.plan.account_id_limit
+    return page(
+        request,
+        viewer,
+        "portal/account_list.html",
+        {"rows": rows, "limit": limit, "can_add": len(rows) < limit},
+    )
+
+
 @portal_view(Feature.USER_HOME)
 def user_home(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     assert viewer.account is not None

@@ -92,3 +92,19 @@ class PasswordHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} @ {self.created_at:%Y-%m-%d}"
+
+
+class PrincipalSession(models.Model):
+    """Which sessions a principal has open, so that they can be ended: when its account ID is
+    deleted, or its password changes (every other session of that principal). Recorded at login."""
+
+    principal = models.ForeignKey(Principal, on_delete=models.CASCADE, related_name="sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ログインセッション")
+        verbose_name_plural = _("ログインセッション")
+
+    def __str__(self) -> str:
+        return f"{self.principal} @ {self.created_at:%Y-%m-%d %H:%M}"
