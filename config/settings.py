@@ -276,6 +276,10 @@ if PRODUCTION:
 
 # Catalogue/brand/plan data are cached per process for this long (staff edits show after it).
 CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "60"))
+# Contract pages (ご契約情報一覧) are cached under the contract's revision (mypage.portal.pagecache);
+# an entry lives this long at most, so catalogue edits reach them as fast as the catalogue cache.
+# 0 turns the page cache off.
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", str(CATALOGUE_CACHE_SECONDS)))
 
 LOGGING = {
     "version": 1,

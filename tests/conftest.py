@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from mypage.accounts.models import AccountId, Permission
@@ -16,9 +17,13 @@ from mypage.principals.services import principal_create
 
 @pytest.fixture(autouse=True)
 def _fresh_catalogue_cache():
+    """Each test starts with empty caches: the per-process catalogue, and the shared cache, whose
+    cached pages are keyed by contract ids that a rolled-back test database hands out again."""
     clear_cache()
+    cache.clear()
     yield
     clear_cache()
+    cache.clear()
 
 
 @pytest.fixture

@@ -53,6 +53,9 @@ class Contract(models.Model):
     mobile = models.CharField(_("携帯電話番号"), max_length=20, blank=True)
     contact_email = models.EmailField(_("連絡用メールアドレス"), blank=True)
     created_at = models.DateTimeField(_("登録日時"), default=timezone.now)
+    # Raised by database triggers on every change to the contract or what it holds
+    # (mypage.contracts.revision); never written by the application.
+    revision = models.PositiveBigIntegerField(_("改訂番号"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("ご契約")

@@ -33,6 +33,7 @@ from .client import client_ip, user_agent
 from .forms import AccountLoginForm, CustomerLoginForm, StepUpForm
 from .middleware import SESSION_EXPIRED
 from .navigation import menu_for
+from .pagecache import cached_page
 
 
 def page(request: HttpRequest, viewer: Viewer, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -146,17 +147,20 @@ def home(request: HttpRequest) -> HttpResponseBase:
 
 @portal_view(Feature.OVERVIEW)
 def overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
-    data = contract_overview(viewer.contract)
-    return page(
-        request,
-        viewer,
-        "portal/overview.html",
-        {
-            "o": data,
-            "prompt_first_account": not data.accounts,
-            "can_manage_accounts": viewer.can(Feature.ACCT).verdict is Verdict.ALLOW,
-        },
-    )
+    def render_overview() -> HttpResponse:
+        data = contract_overview(viewer.contract)
+        return page(
+            request,
+            viewer,
+            "portal/overview.html",
+            {
+                "o": data,
+                "prompt_first_account": not data.accounts,
+                "can_manage_accounts": viewer.can(Feature.ACCT).verdict is Verdict.ALLOW,
+            },
+        )
+
+    return cached_page(request, viewer, render_overview)
 
 
 @portal_view(Feature.ACCT)

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Exists, OuterRef
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
 
 from mypage.core.catalogue import plan as cached_plan
 
@@ -26,19 +30,12 @@ class PrincipalBackend(ModelBackend):
     contract has a live account ID (F-ACCT-FIRST, asked on every page of a Spaaqs holder)."""
 
     def get_user(self, user_id: Any) -> Principal | None:
-        from mypage.accounts.models import AccountId  # accounts depends on principals, not back
-
         try:
-            principal = (
-                Principal.objects.select_related(*PRINCIPAL_RELATED)
-                .annotate(
-                    contract_has_account=Exists(
-                        AccountId.live.filter(contract_id=OuterRef("contract__id")).values("pk")
-                    )
-                )
-                .get(pk=user_id)
-            )
-        except Principal.DoesNotExist:
+            pk = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        principal = principal_load(pk)
+        if principal is None:
             return None
         contract = getattr(principal, "contract", None) or (
             principal.account.contract if hasattr(principal, "account") else None
@@ -46,3 +43,109 @@ class PrincipalBackend(ModelBackend):
         if contract is not None:
             attach_plan(contract)
         return principal if self.user_can_authenticate(principal) else None
+
+
+# --- The principal's query, compiled once ------------------------------------------------------
+# Every logged-in request runs it, and the ORM spends about three times as long compiling the
+# query and building the objects as the database spends answering (docs/performance.md). The SQL
+# is therefore written out once per process from the models' own field lists (so a new column is
+# picked up without touching this), and its rows become model instances through ``from_db`` with
+# the fields' database converters, as the ORM itself does. ``tests/test_principal_load.py`` checks
+# the result against the ORM's for every kind of principal.
+
+
+@dataclass(frozen=True)
+class _Part:
+    model: type[Model]
+    alias: str
+    attnames: tuple[str, ...]
+    converters: tuple[tuple[int, Any, tuple[Callable[..., Any], ...]], ...]  # (index, Col, converters)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    parts: tuple[_Part, ...]  # principal, contract, account ID, the account ID's contract
+
+
+_compiled: dict[str, _Compiled] = {}
+
+
+def _compile(connection: BaseDatabaseWrapper) -> _Compiled:
+    from mypage.accounts.models import AccountId  # accounts depends on principals, not back
+    from mypage.contracts.models import Contract
+
+    q = connection.ops.quote_name
+    columns: list[str] = []
+    parts: list[_Part] = []
+    for model, alias in ((Principal, "p"), (Contract, "c"), (AccountId, "a"), (Contract, "ac")):
+        fields = model._meta.concrete_fields
+        converters = []
+        for i, field in enumerate(fields):
+            col = field.get_col(alias)
+            found = tuple(connection.ops.get_db_converters(col)) + tuple(field.get_db_converters(connection))
+            if found:
+                converters.append((i, col, found))
+        parts.append(_Part(model, alias, tuple(f.attname for f in fields), tuple(converters)))
+        columns += [f"{alias}.{q(str(f.column))}" for f in fields]
+    principal_t, contract_t, account_t = (m._meta.db_table for m in (Principal, Contract, AccountId))
+    # Names come from the models' metadata; the one value is a parameter.
+    sql = (
+        f"SELECT {', '.join(columns)}, "  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {q(account_t)} x WHERE x.{q('contract_id')} = c.{q('id')}"
+        f" AND x.{q('retired_at')} IS NULL) "
+        f"FROM {q(principal_t)} p "
+        f"LEFT JOIN {q(contract_t)} c ON c.{q('principal_id')} = p.{q('id')} "
+        f"LEFT JOIN {q(account_t)} a ON a.{q('principal_id')} = p.{q('id')} "
+        f"LEFT JOIN {q(contract_t)} ac ON ac.{q('id')} = a.{q('contract_id')} "
+        f"WHERE p.{q('id')} = %s"
+    )
+    return _Compiled(sql, tuple(parts))
+
+
+def _build(part: _Part, values: list[Any], db: str, connection: BaseDatabaseWrapper) -> Model | None:
+    if values[0] is None:  # the LEFT JOIN found no row
+        return None
+    for i, col, converters in part.converters:
+        value = values[i]
+        for convert in converters:
+            value = convert(value, col, connection)
+        values[i] = value
+    return part.model.from_db(db, part.attnames, values)
+
+
+def principal_load(pk: int, using: str = DEFAULT_DB_ALIAS) -> Principal | None:
+    """The principal with its contract, or its account ID and that ID's contract, attached as
+    ``select_related`` would attach them, and ``contract_has_account`` set; None if absent."""
+    connection = connections[using]
+    compiled = _compiled.get(connection.vendor)
+    if compiled is None:
+        compiled = _compiled[connection.vendor] = _compile(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(compiled.sql, [pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    objects = []
+    start = 0
+    for part in compiled.parts:
+        end = start + len(part.attnames)
+        objects.append(_build(part, list(row[start:end]), using, connection))
+        start = end
+    principal, contract, account, account_contract = objects
+    assert isinstance(principal, Principal)
+
+    # Attach as select_related does: a missing reverse one-to-one is cached as None, so that
+    # ``principal.contract`` raises DoesNotExist without another query.
+    def field(model: type[Model], name: str) -> Any:
+        return model._meta.get_field(name)
+
+    field(Principal, "contract").set_cached_value(principal, contract)
+    if contract is not None:
+        field(type(contract), "principal").set_cached_value(contract, principal)
+    field(Principal, "account").set_cached_value(principal, account)
+    if account is not None:
+        field(type(account), "principal").set_cached_value(account, principal)
+        field(type(account), "contract").set_cached_value(account, account_contract)
+    principal.contract_has_account = bool(row[-1])  # type: ignore[attr-defined]
+    return principal
