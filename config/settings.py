@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "mypage.mail",
     "mypage.subscriptions",
     "mypage.audit",
+    "mypage.notifications",
     "mypage.portal",
     "mypage.staff",
     "mypage.demo",
@@ -91,6 +92,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -250,6 +252,26 @@ if PRODUCTION or os.environ.get("EMAIL_HOST"):
     }
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+
+# --- Background tasks and the notification outbox (SPEC §11) ------------------------------
+# Django's tasks framework, stored in our own database by django_tasks_db: a task row is written in
+# the same transaction as the change that enqueues it. `manage.py outbox_worker` runs the tasks.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "outbox"],
+    }
+}
+# Attempts before a mail is marked 送信失敗, the waits between attempts (seconds; the last one
+# repeats), and how long a claimed delivery may stay RUNNING before the worker takes it as lost
+# (a worker killed outright) and queues the mail again.
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
+OUTBOX_RETRY_DELAYS = [
+    int(item) for item in env_list("OUTBOX_RETRY_DELAYS", ["60", "300", "900", "1800", "3600", "7200"])
+]
+if not OUTBOX_RETRY_DELAYS or OUTBOX_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("OUTBOX_RETRY_DELAYS must list seconds and OUTBOX_MAX_ATTEMPTS be >= 1")
+OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
 
 # --- Security headers (SPEC §14) ----------------------------------------------------------
 SECURE_CSP = {

@@ -16,12 +16,15 @@ from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from mypage.audit.services import Actor, audit_change
 from mypage.contracts.models import Contract
+from mypage.contracts.services import contact_address, notice_time
 from mypage.core import clock
+from mypage.notifications.services import mail_enqueue
 from mypage.principals.models import PasswordHistory, Principal, PrincipalKind, login_key
 from mypage.principals.passwords import password_avoid_list, password_mask, password_validate
 from mypage.principals.sessions import principal_sessions_end
@@ -267,12 +270,20 @@ def account_update(
     return changed
 
 
-def account_password_change(*, account: AccountId, actor: Actor, password: PreparedPassword) -> None:
-    """アカウントIDパスワード変更: the new password, and the ID's other sessions end."""
+def account_password_change(*, account: AccountId, actor: Actor, password: PreparedPassword) -> str:
+    """アカウントIDパスワード変更: the new password, and the ID's other sessions end. A notice
+    naming the ID (never the password) goes to the contract's 連絡用メールアドレス (Beyond, SPEC §9),
+    in the same transaction; returns that address, or "" when there is none."""
     with transaction.atomic():
         locked = AccountId.live.select_for_update().get(pk=account.pk)
         _password_store(locked.principal, password, actor)
         audit_change(actor, "account_password_change", target=locked.account_id)
+        return _password_notice(
+            "account_password_changed",
+            locked.contract,
+            account_id=locked.account_id,
+            operator=lambda: _operator(actor, locked.account_id),
+        )
 
 
 def _password_store(principal: Principal, password: PreparedPassword, actor: Actor) -> None:
@@ -283,12 +294,49 @@ def _password_store(principal: Principal, password: PreparedPassword, actor: Act
     principal_sessions_end(principal, keep=keep)
 
 
-def customer_password_change(*, contract: Contract, actor: Actor, password: PreparedPassword) -> None:
-    """お客様番号パスワード変更 (F-PW): the holder's other sessions end; this one stays."""
+def customer_password_change(*, contract: Contract, actor: Actor, password: PreparedPassword) -> str:
+    """お客様番号パスワード変更 (F-PW): the holder's other sessions end; this one stays. A notice
+    goes to the 連絡用メールアドレス (Beyond, SPEC §9) in the same transaction; returns that
+    address, or "" when there is none."""
     with transaction.atomic():
         principal = Principal.objects.select_for_update().get(pk=contract.principal_id)
         _password_store(principal, password, actor)
         audit_change(actor, "customer_password_change", target=contract.customer_number)
+        return _password_notice("customer_password_changed", contract)
+
+
+def _operator(actor: Actor, account_id: str) -> str:
+    """Who changed an account ID's password, as the notice tells the holder."""
+    if actor.kind == Role.HOLDER:
+        return _("お客様番号でのログイン")
+    if actor.name == account_id:
+        return _("アカウントID「%(id)s」(ご本人)でのログイン") % {"id": account_id}
+    if actor.kind == Role.ADMIN:
+        return _("管理者権限のアカウントID「%(id)s」でのログイン") % {"id": actor.name}
+    return _("サポート窓口での操作")
+
+
+def _password_notice(
+    kind: str, contract: Contract, *, operator: Callable[[], str] | None = None, **context: str
+) -> str:
+    """Queue a password-change notice to the contract's 連絡用メールアドレス, if it has one. It
+    never holds the password: the templates get the holder's name, the time and ``context``."""
+    address = contact_address(contract)
+    if address:
+        with translation.override("ja"):  # the mail is Japanese whatever the page's language
+            mail_enqueue(
+                kind=kind,
+                to=address,
+                brand=contract.brand,
+                contract=contract,
+                context={
+                    "holder_name": contract.holder_name,
+                    "changed_at": notice_time(),
+                    **({"operator": operator()} if operator else {}),
+                    **context,
+                },
+            )
+    return address
 
 
 # --- delete (retire) --------------------------------------------------------------------------

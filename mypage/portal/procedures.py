@@ -286,13 +286,17 @@ class CustomerPassword(_PasswordChange):
     def commit(
         self, request: HttpRequest, actor: Actor, payload: dict[str, Any], viewer: Viewer, account: Any
     ) -> dict[str, Any]:
-        services.customer_password_change(
+        notice_to = services.customer_password_change(
             contract=viewer.contract,
             actor=actor,
             password=services.PreparedPassword.from_dict(payload["password"]),
         )
         rows = self.confirm_rows(Draft("", {}, payload), viewer, account)
-        return {"rows": [[str(a), str(b)] for a, b in rows], "principal": viewer.contract.principal_id}
+        return {
+            "rows": [[str(a), str(b)] for a, b in rows],
+            "principal": viewer.contract.principal_id,
+            "notice_to": notice_to,
+        }
 
 
 class AccountPassword(_PasswordChange):
@@ -315,11 +319,17 @@ class AccountPassword(_PasswordChange):
     def commit(
         self, request: HttpRequest, actor: Actor, payload: dict[str, Any], viewer: Viewer, account: Any
     ) -> dict[str, Any]:
-        services.account_password_change(
+        notice_to = services.account_password_change(
             account=account, actor=actor, password=services.PreparedPassword.from_dict(payload["password"])
         )
         rows = self.confirm_rows(Draft("", {}, payload), viewer, account)
-        return {"rows": [[str(a), str(b)] for a, b in rows], "principal": account.principal_id}
+        return {
+            "rows": [[str(a), str(b)] for a, b in rows],
+            "principal": account.principal_id,
+            # A user ID may not see the holder's profile (SPEC §2): told only that a notice went.
+            "notice_to": notice_to if viewer.role is not Role.USER else "",
+            "notice_sent": bool(notice_to),
+        }
 
 
 ACCOUNT_NEW = AccountNew()

@@ -5,6 +5,7 @@ from mypage.accounts.permissions import Feature as F
 
 from . import views
 from .procedures import ACCOUNT_DELETE, ACCOUNT_EDIT, ACCOUNT_NEW, ACCOUNT_PASSWORD, CUSTOMER_PASSWORD
+from .profile import PROFILE
 from .views import coming_soon as soon
 
 
@@ -32,7 +33,7 @@ urlpatterns = [
     path("overview/", views.overview, name="overview"),
     path("user/", views.user_home, name="user_home"),
     # 各種お手続き
-    path("procedures/profile/", soon(F.PROFILE, _("お客様情報変更")), name="profile"),
+    *PROFILE.urls("procedures/profile/"),
     *CUSTOMER_PASSWORD.urls("procedures/password/"),
     path("procedures/payment/", soon(F.PAY, _("お支払い方法変更")), name="payment"),
     path(

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from mypage.accounts.models import AccountId
 from mypage.audit.models import AuditEntry, LoginAttempt
+from mypage.audit.services import Actor
 from mypage.contracts.models import Contract
 from mypage.core.models import Brand, Plan, Product
+from mypage.notifications.models import MailState, OutboxMail
+from mypage.notifications.services import mail_requeue
 from mypage.principals.models import PrincipalKind, login_key
 from mypage.subscriptions.models import Subscription
 
@@ -110,3 +114,44 @@ class LoginAttemptAdmin(ReadOnlyAdmin):
     list_display = ["at", "kind", "identifier", "ip", "outcome"]
     list_filter = ["outcome", "kind"]
     search_fields = ["identifier", "ip"]
+
+
+def staff_actor(request: HttpRequest) -> Actor:
+    user: Any = request.user
+    return Actor(
+        kind="staff",
+        name=user.identifier,
+        ip=str(request.META.get("REMOTE_ADDR") or "") or None,
+        principal_id=user.pk,
+    )
+
+
+@admin.register(OutboxMail)
+class OutboxMailAdmin(ReadOnlyAdmin):
+    """The notification outbox (SPEC §11): what was sent, what waits, what failed. 再送 puts failed
+    mails back in the queue through the service (DESIGN rule 9), audited."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "to_address",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["state", "kind"]
+    search_fields = ["to_address", "kind", "message_id"]
+    list_select_related = ["brand"]
+    exclude = ["task_id"]
+    actions = ["requeue"]
+
+    @admin.action(description="再送 (送信失敗のメールを送信待ちに戻す)")
+    def requeue(self, request: HttpRequest, queryset: QuerySet[OutboxMail]) -> None:
+        ids = list(queryset.filter(state=MailState.FAILED).values_list("pk", flat=True))
+        count = mail_requeue(mail_ids=ids, actor=staff_actor(request))
+        skipped = queryset.count() - count
+        self.message_user(request, f"{count} 件を送信待ちに戻しました。", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} 件は送信失敗ではないため対象外です。", messages.WARNING)

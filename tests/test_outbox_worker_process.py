@@ -1,0 +1,180 @@
+"""``manage.py outbox_worker`` as a real process against a slow real SMTP server: killed outright
+mid-batch and restarted, it loses nothing (at most the mail in flight arrives twice); stopped with
+SIGTERM, it finishes the mail in hand and sends nothing twice.
+
+The worker process needs a database it can see: on PostgreSQL the test database (a transactional
+test, so what the test writes is committed); on SQLite, whose test database lives in memory, a
+database file of the test's own, migrated for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+
+from .outbox_support import TEMPLATE_DIR, SmtpServer
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESS_TIMEOUT = 120  # seconds: a broken worker fails the test instead of hanging it
+
+ENQUEUE = """
+import copy, json, sys
+from django.conf import settings
+from django.db import transaction
+from django.test.utils import override_settings
+from mypage.core.models import Brand
+from mypage.notifications.services import mail_enqueue
+templates = copy.deepcopy(settings.TEMPLATES)
+templates[1]["DIRS"] = [{template_dir!r}]
+with override_settings(TEMPLATES=templates), transaction.atomic():
+    brand = Brand.objects.get(code="spaaqs")
+    for i in range({count}):
+        mail_enqueue(kind="outbox_test", to=f"user{{i:02d}}@example.jp", brand=brand,
+                     context={{"name": f"利用者{{i}}", "title": "お客様情報変更"}})
+"""
+
+STATES = """
+import json
+from mypage.notifications.models import OutboxMail
+print(json.dumps([[m.message_id, m.state, m.attempts] for m in OutboxMail.objects.order_by("pk")]))
+"""
+
+
+def _database_url(tmp_path: Path) -> str:
+    if connection.vendor == "postgresql":
+        s = connection.settings_dict
+        user = quote(s["USER"] or "", safe="")
+        password = quote(s["PASSWORD"] or "", safe="")
+        return f"postgres://{user}:{password}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return f"sqlite:///{tmp_path / 'worker.sqlite3'}"
+
+
+class Project:
+    """Runs manage.py commands against the database the worker shares with this test."""
+
+    def __init__(self, tmp_path: Path, smtp_port: int) -> None:
+        self.tmp_path = tmp_path
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "MYPAGE_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": _database_url(tmp_path),
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(smtp_port),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.logs: list[Path] = []
+        if connection.vendor != "postgresql":
+            self.manage("migrate", "--noinput", "-v0")
+
+    def manage(self, *args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=PROCESS_TIMEOUT,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return result.stdout
+
+    def enqueue(self, count: int) -> None:
+        self.manage("shell", "-c", ENQUEUE.format(template_dir=str(TEMPLATE_DIR), count=count))
+
+    def states(self) -> list[tuple[str, str, int]]:
+        return [tuple(row) for row in json.loads(self.manage("shell", "-c", STATES).strip().splitlines()[-1])]
+
+    def worker(self, *args: str) -> subprocess.Popen[bytes]:
+        log = self.tmp_path / f"worker-{len(self.logs)}.log"
+        self.logs.append(log)
+        with log.open("wb") as out:
+            return subprocess.Popen(
+                [sys.executable, "manage.py", "outbox_worker", "--interval", "0.2", *args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def log_text(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in self.logs)
+
+
+@pytest.fixture
+def slow_smtp():
+    server = SmtpServer(delay=0.3).start()  # 0.3 s per message: the worker is caught mid-batch
+    yield server
+    server.stop()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_killed_mid_batch_and_restarted_loses_no_mail(tmp_path, slow_smtp):
+    project = Project(tmp_path, slow_smtp.port)
+    project.enqueue(20)
+    expected = {message_id for message_id, _state, _n in project.states()}
+    assert len(expected) == 20
+
+    first = project.worker()
+    try:
+        assert slow_smtp.recorder.wait_for(3, timeout=60), project.log_text()
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        _stop(first)
+    arrived_before_restart = len(slow_smtp.recorder.message_ids())
+    assert arrived_before_restart < 20  # it really was killed mid-batch
+
+    # Restarted with a short lease: the claim the killed worker left RUNNING is taken back.
+    second = project.worker("--batch", "--lease", "1")
+    try:
+        assert second.wait(timeout=PROCESS_TIMEOUT) == 0, project.log_text()
+    finally:
+        _stop(second)
+
+    received = Counter(slow_smtp.recorder.message_ids())
+    assert set(received) == expected, project.log_text()
+    assert sum(n - 1 for n in received.values()) <= 1  # only the mail in flight may come twice
+    assert {state for _id, state, _n in project.states()} == {"sent"}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_sigterm_finishes_the_mail_in_hand_and_nothing_is_sent_twice(tmp_path, slow_smtp):
+    project = Project(tmp_path, slow_smtp.port)
+    project.enqueue(5)
+
+    worker = project.worker()
+    try:
+        assert slow_smtp.recorder.wait_for(1, timeout=60), project.log_text()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=PROCESS_TIMEOUT) == 0, project.log_text()
+    finally:
+        _stop(worker)
+    states = project.states()
+    sent_before = {message_id for message_id, state, _n in states if state == "sent"}
+    assert sent_before and len(sent_before) < 5
+    assert set(slow_smtp.recorder.message_ids()) == sent_before  # the mail in hand was finished
+
+    rest = project.worker("--batch")
+    try:
+        assert rest.wait(timeout=PROCESS_TIMEOUT) == 0, project.log_text()
+    finally:
+        _stop(rest)
+    received = Counter(slow_smtp.recorder.message_ids())
+    assert set(received) == {message_id for message_id, _s, _n in states} and max(received.values()) == 1
