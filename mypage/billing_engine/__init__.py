@@ -1,9 +1,40 @@
 """The billing rules engine (SPEC §7): pure Python, no Django, no other app (import-linter).
 
-The charge rules arrive with the option-services issue; ``Month`` is the calendar unit they
-count in.
+Input: one contract's subscription history, a catalogue of product rules and a month; output:
+that month's charges, or its statement. Every date is passed in; money is an int of yen.
 """
 
 from .month import Month
+from .rules import (
+    BillingRule,
+    Catalogue,
+    Charge,
+    ChargeKind,
+    ChargePeriod,
+    ProductRule,
+    Subscription,
+    UnknownProductError,
+    charged_months,
+    charges_for_month,
+    first_charge_date,
+)
+from .statement import DEFAULT_TAX_PERCENT, Statement, statement_for_month, tax_on
 
-__all__ = ["Month"]
+__all__ = [
+    "DEFAULT_TAX_PERCENT",
+    "BillingRule",
+    "Catalogue",
+    "Charge",
+    "ChargeKind",
+    "ChargePeriod",
+    "Month",
+    "ProductRule",
+    "Statement",
+    "Subscription",
+    "UnknownProductError",
+    "charged_months",
+    "charges_for_month",
+    "first_charge_date",
+    "statement_for_month",
+    "tax_on",
+]
