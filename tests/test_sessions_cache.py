@@ -25,7 +25,7 @@ REDIS_URL = os.environ.get("TEST_CACHE_URL", "redis://127.0.0.1:6379/14")
 def redis_sessions(settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "mypage.core.cache.ReusingRedisCache",  # as config/settings.py with CACHE_URL
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": f"mypage-test-{uuid.uuid4().hex}",
         }
