@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "mypage.accounts",
     "mypage.mail",
     "mypage.subscriptions",
+    "mypage.billing",
     "mypage.audit",
     "mypage.notifications",
     "mypage.portal",
@@ -302,6 +303,8 @@ CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "60"))
 # an entry lives this long at most, so catalogue edits reach them as fast as the catalogue cache.
 # 0 turns the page cache off.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", str(CATALOGUE_CACHE_SECONDS)))
+# F-SEC: where セキュリティオプション管理's [ダウンロード] leads (the security vendor's download page).
+SECURITY_DOWNLOAD_URL = os.environ.get("SECURITY_DOWNLOAD_URL", "https://download.example.com/security/")
 
 LOGGING = {
     "version": 1,

@@ -344,6 +344,7 @@ def test_delete_retires_ends_sessions_and_runs_hooks_in_one_transaction(demo):
     assert user.get("/user/").status_code == 200
     key = user.cookies["sessionid"].value
     seen = []
+    saved = list(services.RETIRE_HOOKS)
     services.register_retire_hook(lambda account, actor: seen.append(account.account_id))
     try:
         holder = logged_in_client(HOLDER_9000)
@@ -355,7 +356,7 @@ def test_delete_retires_ends_sessions_and_runs_hooks_in_one_transaction(demo):
         assert done["Location"].startswith("/account-ids/deleted/complete/")
         assert holder.get(done["Location"]).status_code == 200
     finally:
-        services.RETIRE_HOOKS.clear()
+        services.RETIRE_HOOKS[:] = saved  # the app's own hooks (option cancellation) stay
     account = AccountId.objects.get(account_id="arteri-an-003")
     assert account.retired_at is not None and not account.principal.is_active
     assert seen == ["arteri-an-003"]
@@ -373,12 +374,13 @@ def test_a_failing_hook_rolls_the_whole_deletion_back(demo):
     def broken(account, actor):
         raise RuntimeError("option cancellation failed")
 
+    saved = list(services.RETIRE_HOOKS)
     services.register_retire_hook(broken)
     try:
         with pytest.raises(RuntimeError):
             services.account_retire(account=AccountId.live.get(account_id="arteri-an-003"), actor=ACTOR)
     finally:
-        services.RETIRE_HOOKS.clear()
+        services.RETIRE_HOOKS[:] = saved  # the app's own hooks (option cancellation) stay
     account = AccountId.objects.get(account_id="arteri-an-003")
     assert account.retired_at is None and account.principal.is_active
     assert Session.objects.filter(session_key=key).exists()

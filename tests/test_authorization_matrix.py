@@ -14,7 +14,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from mypage.accounts.permissions import MATRIX, Access, Feature, Role
+from mypage.billing_engine import Month
 from mypage.contracts.models import Contract
+from mypage.core import clock
 
 from .conftest import ADMIN_002, HOLDER_8000, HOLDER_9000, HOLDER_9999, USER_003, Login, logged_in_client
 
@@ -71,6 +73,8 @@ STAFF_URLS = [(route, name, p) for route, name, p in ALL_URLS if name.startswith
 
 def concrete(route: str, account: str | None) -> str:
     path = route.replace("<accountid:account_id>", account or "").replace("<str:token>", "no-such-token")
+    # A statement month: the open month, which every contract has (as a preview).
+    path = path.replace("<month:month>", str(Month.of(clock.today())))
     assert "<" not in path, f"the matrix test does not know how to fill {route!r}: teach concrete()"
     return "/" + path
 

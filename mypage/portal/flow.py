@@ -23,6 +23,7 @@ What makes it safe:
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -58,6 +59,11 @@ def actor_for(request: HttpRequest, viewer: Viewer) -> Actor:
         principal_id=viewer.principal.pk,
         session_key=request.session.session_key,
     )
+
+
+# What ``secrets.token_urlsafe`` makes; anything else in a token field is refused before any
+# comparison or query (a non-ASCII value breaks compare_digest, a NUL breaks PostgreSQL).
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass
@@ -225,6 +231,8 @@ class Procedure:
         self, request: HttpRequest, viewer: Viewer, account: AccountId | None, draft: Draft | None
     ) -> HttpResponseBase:
         token = request.POST.get("token", "")
+        if not _TOKEN_SHAPE.fullmatch(token):
+            token = ""  # never ours (non-ASCII, NUL, 10 kB…): as stale, without a lookup
         principal = viewer.principal
         if draft is None or not secrets.compare_digest(draft.token, token):
             # Already done with this token (a resubmit after the first finished): show that.
@@ -266,7 +274,11 @@ class Procedure:
     def complete_view(
         self, request: HttpRequest, viewer: Viewer, account: AccountId | None = None, token: str = ""
     ) -> HttpResponseBase:
-        completion = completion_for(token=token, principal=viewer.principal, procedure=self.name)
+        completion = (
+            completion_for(token=token, principal=viewer.principal, procedure=self.name)
+            if _TOKEN_SHAPE.fullmatch(token)
+            else None
+        )
         if completion is None:
             return redirect(self._url("", account) if account or self.complete_prefix is None else self.home)
         return self._render(request, viewer, account, self.complete_template, {"result": completion.result})

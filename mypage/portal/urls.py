@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mypage.accounts.permissions import Feature as F
 
-from . import views
+from . import options, statements, views
 from .procedures import ACCOUNT_DELETE, ACCOUNT_EDIT, ACCOUNT_NEW, ACCOUNT_PASSWORD, CUSTOMER_PASSWORD
 from .profile import PROFILE
 from .views import coming_soon as soon
@@ -22,6 +22,7 @@ class AccountIdConverter:
 
 
 register_converter(AccountIdConverter, "accountid")
+register_converter(statements.MonthConverter, "month")  # YYYY-MM (F-BILL-VIEW)
 
 app_name = "portal"
 urlpatterns = [
@@ -48,18 +49,15 @@ urlpatterns = [
     ),
     path("procedures/cancellation/", soon(F.LINE_INFO, _("ご解約")), name="line_cancellation"),
     # 料金明細照会
-    path("billing/monthly/", soon(F.BILL_VIEW, _("月額請求明細照会")), name="billing_monthly"),
+    path("billing/monthly/", statements.statement_months, name="billing_monthly"),
+    path("billing/monthly/<month:month>/", statements.statement_detail, name="billing_statement"),
     path("billing/gatecall/", soon(F.BILL_VIEW, _("GATE CALL通話明細照会")), name="calls_gatecall"),
     path("billing/gatecall050/", soon(F.BILL_VIEW, _("GATE CALL050通話明細照会")), name="calls_gatecall050"),
     path("billing/phone/", soon(F.BILL_VIEW, _("UCOM光電話通話明細照会")), name="calls_phone"),
     # オプションサービス
     path("options/mail/", soon(F.MAILOPT, _("メールサービス購入")), name="mail_service"),
-    path(
-        "options/remote-support/",
-        soon(F.RS, _("UCOM光 リモートサポート購入／確認／解約")),
-        name="remote_support",
-    ),
-    path("options/warranty/", soon(F.WAR, _("UCOM光 あんしん機器保証 購入／確認／解約")), name="warranty"),
+    *options.REMOTE_SUPPORT.urls("options/remote-support/"),
+    *options.WARRANTY.urls("options/warranty/"),
     path("options/storage/", soon(F.STORAGE, _("オンラインストレージ&フォトアルバム")), name="storage"),
     path("options/unext/", soon(F.EXT, _("ギガシネマ with U-NEXT")), name="unext"),
     path("options/cluboff/", soon(F.EXT, _("UCOM光 クラブオフ")), name="cluboff"),
@@ -86,14 +84,10 @@ urlpatterns = [
         soon(F.AUTOREPLY, _("メール自動返信設定")),
         name="account_autoreply",
     ),
-    path(
-        "account-ids/<accountid:account_id>/security/",
-        soon(F.SEC, _("セキュリティオプション購入／確認")),
-        name="account_security",
-    ),
+    *options.SECURITY.urls("account-ids/<accountid:account_id>/security/"),
     path(
         "account-ids/<accountid:account_id>/security/manage/",
-        soon(F.SEC, _("セキュリティオプション管理")),
+        options.security_manage,
         name="account_security_manage",
     ),
     path(

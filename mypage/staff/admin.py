@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from mypage.accounts.models import AccountId
 from mypage.audit.models import AuditEntry, LoginAttempt
 from mypage.audit.services import Actor
+from mypage.billing.models import MonthClose, Statement, StatementLine
 from mypage.contracts.models import Contract
 from mypage.core.models import Brand, Plan, Product
 from mypage.notifications.models import MailState, OutboxMail
@@ -100,6 +101,45 @@ class AccountIdAdmin(ReadOnlyAdmin):
 @admin.register(Subscription)
 class SubscriptionAdmin(ReadOnlyAdmin):
     list_display = ["product", "contract", "account", "applied_on", "cancelled_on"]
+
+
+if TYPE_CHECKING:
+    TabularInline = admin.TabularInline[Any, Any]
+else:
+    TabularInline = admin.TabularInline
+
+
+class StatementLineInline(TabularInline):
+    model = StatementLine
+    fields = readonly_fields = ("number", "product_code", "product_name", "account_id", "amount", "kind")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyAdmin):
+    """Issued statements (請求明細): immutable, so read-only for everyone (F-BILL-CLOSE)."""
+
+    list_display = ["month", "customer_number", "subtotal", "tax", "total", "issued_at"]
+    list_filter = ["month"]
+    search_fields = ["=customer_number"]
+    exclude = ["contract"]
+    inlines = [StatementLineInline]
+    show_full_result_count = False  # a million rows a month: no COUNT(*) on every page
+
+
+@admin.register(MonthClose)
+class MonthCloseAdmin(ReadOnlyAdmin):
+    """月次締め: run with ``manage.py close_month YYYY-MM``; an empty 完了日時 is a close that was
+    interrupted (run it again) or is running."""
+
+    list_display = ["month", "started_at", "finished_at", "contracts", "statements", "lines"]
 
 
 @admin.register(AuditEntry)

@@ -45,3 +45,27 @@ class Subscription(models.Model):
     @property
     def is_live(self) -> bool:
         return self.cancelled_on is None
+
+
+class SecurityLicence(models.Model):
+    """The licence of one security-option purchase (F-SEC): its PIN is the アクティブ化情報 shown on
+    セキュリティオプション管理. Issued in the purchase's transaction; on cancellation it is revoked
+    (``revoked_at``), never deleted, so a PIN is never handed out twice (the column is unique)."""
+
+    subscription = models.OneToOneField(
+        Subscription, on_delete=models.PROTECT, related_name="licence", verbose_name=_("オプション契約")
+    )
+    pin = models.CharField(_("PIN番号"), max_length=19, unique=True)
+    issued_at = models.DateTimeField(_("発行日時"))
+    revoked_at = models.DateTimeField(_("失効日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("セキュリティライセンス")
+        verbose_name_plural = _("セキュリティライセンス")
+
+    def __str__(self) -> str:
+        return f"{self.subscription} licence"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
 from mypage.contracts.models import Contract
+from mypage.core import clock
 from mypage.core.catalogue import CatalogueItem, catalogue, item_by_pk
 from mypage.core.models import ProductCategory, ProductScope
 from mypage.mail import selectors as mail_selectors
 
-from .models import Subscription
+from . import services
+from .models import SecurityLicence, Subscription
 
 
 def live_subscriptions(contract: Contract) -> list[Subscription]:
@@ -173,3 +177,99 @@ def contract_overview(contract: Contract) -> ContractOverview:
         ),
         accounts=rows,
     )
+
+
+# --- one product's state, for the F-RS / F-WAR / F-SEC pages ------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductState:
+    """What a service page shows of one product for one scope (the contract, or an account ID)."""
+
+    item: CatalogueItem
+    held: bool  # 現在のご契約状態: 購入済 / 未購入
+    subscription: Subscription | None  # the live one (the latest, where several may be held)
+    monthly_fee: int  # 月額利用料 (税別)
+    reapplication_fee: int  # 事務手数料 due on a purchase made now (リモートサポート after a cancel)
+    first_charge_date: dt.date | None  # of the live subscription, or of a purchase made today
+    licence: SecurityLicence | None  # the live subscription's licence (security options)
+    problems: list[str]  # why it cannot be bought (未購入) / cancelled (購入済) now; [] if it can
+
+    @property
+    def can_purchase(self) -> bool:
+        return not self.held and not self.problems
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.held and not self.problems
+
+
+def product_state(*, contract: Contract, account: AccountId | None, product_code: str) -> ProductState:
+    """The state of ``product_code`` for ``contract`` (and ``account`` for an account-scoped
+    product). Raises ``services.UnknownProduct`` for a code the catalogue does not have."""
+    product, item = services.catalogue_product(product_code)
+    scope_account = account if product.scope == ProductScope.ACCOUNT_ID else None
+    subscription = (
+        Subscription.objects.filter(
+            contract=contract,
+            product=product,
+            cancelled_on__isnull=True,
+            **({"account__isnull": True} if scope_account is None else {"account": scope_account}),
+        )
+        .select_related("product", "licence")
+        .order_by("-applied_on", "-id")
+        .first()
+        if product.scope == ProductScope.CONTRACT or account is not None
+        else None
+    )
+    if subscription is not None:
+        first_charge = engine.first_charge_date(
+            services.engine_subscription(subscription), engine.BillingRule(product.billing_rule)
+        )
+        problems = services.cancel_problems(contract=contract, account=account, product_code=product_code)
+        licence = getattr(subscription, "licence", None)
+    else:
+        today_purchase = engine.Subscription(
+            id=0, product_code=product.code, account_id=None, applied_on=clock.today()
+        )
+        first_charge = engine.first_charge_date(today_purchase, engine.BillingRule(product.billing_rule))
+        problems = services.purchase_problems(contract=contract, account=account, product_code=product_code)
+        licence = None
+    return ProductState(
+        item=item,
+        held=subscription is not None,
+        subscription=subscription,
+        monthly_fee=product.monthly_fee,
+        reapplication_fee=services.reapplication_fee_due(contract=contract, product_code=product_code),
+        first_charge_date=first_charge,
+        licence=licence,
+        problems=problems,
+    )
+
+
+def security_states(account: AccountId) -> list[ProductState]:
+    """セキュリティオプション管理 of one account ID: the security products offered to its plan, in
+    catalogue order, each 購入済 (with its licence) or 未購入."""
+    contract = account.contract
+    return [
+        product_state(contract=contract, account=account, product_code=item.code)
+        for item in catalogue().values()
+        if item.category == ProductCategory.SECURITY and item.offered_to(contract.plan)
+    ]
+
+
+def reapplication_fee_charged(subscription: Subscription) -> int:
+    """The 事務手数料 this purchase was charged (for its complete page): the product's
+    ``reapplication_fee`` when an earlier subscription of it in the contract had been cancelled
+    by the day of this purchase (SPEC §7.3, as the billing engine reads the history), else 0."""
+    product = subscription.product
+    if not product.reapplication_fee:
+        return 0
+    earlier = Subscription.objects.filter(
+        contract_id=subscription.contract_id,
+        product=product,
+        id__lt=subscription.pk,
+        cancelled_on__isnull=False,
+        cancelled_on__lte=subscription.applied_on,
+    ).exists()
+    return product.reapplication_fee if earlier else 0

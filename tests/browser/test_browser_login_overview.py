@@ -351,6 +351,6 @@ def test_an_admin_id_gives_the_customer_number_again_for_the_monthly_bill(page: 
 
     expect(page.get_by_role("heading", level=1)).to_have_text(MONTHLY_BILL)
     expect(page).to_have_title(re.compile(rf"^{MONTHLY_BILL} \| Spaaqs光 "))
-    expect(page.get_by_text("このページは準備中です。")).to_be_visible()
+    expect(page.get_by_test_id("months")).to_be_visible()  # the months list (F-BILL-VIEW)
     expect(menu_link(page, MONTHLY_BILL)).to_have_attribute("aria-current", "page")
     shoot(page, "monthly-bill-arteri-an-002-after-step-up")
