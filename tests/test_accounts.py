@@ -4,11 +4,10 @@ permissions and the audit — SPEC §4, §9 F-PW, §11; manual §8–§10, §2.5
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.test import Client
 
 from mypage.accounts import services
@@ -21,6 +20,7 @@ from mypage.core.models import Completion
 from mypage.core.once import run_once
 from mypage.principals.models import PrincipalSession
 
+from .concurrency import race
 from .conftest import HOLDER_8000, HOLDER_9000, USER_003, Login, logged_in_client, login_post, make_contract
 
 pytestmark = pytest.mark.django_db
@@ -260,28 +260,6 @@ def test_the_plans_limit_holds(demo):
     assert AccountId.live.filter(contract=contract).count() == limit
 
 
-def _race(n: int, work) -> list[object]:
-    results: list[object] = [None] * n
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as error:  # the outcome of each racer is what the test checks
-            results[i] = error
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: PostgreSQL")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_twenty_racing_creations_never_pass_the_limit(demo):
@@ -299,7 +277,7 @@ def test_twenty_racing_creations_never_pass_the_limit(demo):
             password=password,
         )
 
-    results = _race(20, create)
+    results = race(20, create)
     created = [r for r in results if isinstance(r, AccountId)]
     refused = [r for r in results if isinstance(r, services.AccountError)]
     assert len(created) == limit and len(refused) == 20 - limit, results
@@ -329,7 +307,7 @@ def test_twenty_racing_final_posts_with_one_token_change_once(demo):
             },
         )
 
-    results = _race(20, commit)
+    results = race(20, commit)
     assert all(isinstance(r, tuple) for r in results), results
     assert sum(1 for r in results if r[1]) == 1  # type: ignore[index]
     assert AccountId.objects.filter(account_id="once-only").count() == 1

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, event, given
-from hypothesis import settings as hsettings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from mypage.audit.models import AuditEntry
@@ -17,7 +16,7 @@ from mypage.portal.options import REMOTE_SUPPORT_CODES, SECURITY_CODES, WARRANTY
 from mypage.subscriptions.models import SecurityLicence, Subscription
 
 from .conftest import HOLDER_9000, logged_in_client
-from .test_account_fuzz import CONTROL, FRAGMENTS, HUGE, assert_escaped
+from .fuzzing import CONTROL, FRAGMENTS, HUGE, assert_escaped, fuzz_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -87,11 +86,7 @@ def holder(demo) -> Client:
     return logged_in_client(HOLDER_9000)
 
 
-@hsettings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings(150)
 @given(data=st.sampled_from(sorted(PAGES)).flatmap(lambda url: st.tuples(st.just(url), option_post(url))))
 def test_random_posts_to_a_service_page_change_nothing(holder, data):
     url, data = data
@@ -117,11 +112,7 @@ def test_random_posts_to_a_service_page_change_nothing(holder, data):
     assert snapshot() == before  # the change happens only at 決定
 
 
-@hsettings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings(60)
 @given(
     url=st.sampled_from(sorted(PAGES)),
     token=st.one_of(st.text(max_size=80), st.just("x" * 10_240)),
@@ -145,3 +136,14 @@ def test_a_malformed_token_is_refused_not_a_server_error(holder, token):
     response = holder.post(f"{url}confirm/", {"token": token, "action": "commit"})
     assert snapshot() == (0, 0, 0, 0, 0)
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("agree", ["0", "false", "False", "no", "off", " ", "x"])
+def test_only_a_ticked_box_is_an_agreement(holder, agree):
+    """Django's CheckboxInput reads any non-empty text but "false" as ticked; the form does not."""
+    response = holder.post(
+        "/options/remote-support/", {"product": "remote_support", "action": "purchase", "agree": agree}
+    )
+    assert response.status_code == 200
+    assert "サービス利用規約に同意する」にチェックを入れてください" in response.content.decode()
+    assert snapshot() == (0, 0, 0, 0, 0)

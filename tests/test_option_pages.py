@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 
 import pytest
 import time_machine
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.test import Client
 
 from mypage.accounts.models import AccountId
@@ -24,6 +23,7 @@ from mypage.mail.models import MailAddress, MailKind
 from mypage.notifications.models import OutboxMail
 from mypage.subscriptions.models import SecurityLicence, Subscription
 
+from .concurrency import race
 from .conftest import (
     ADMIN_002,
     HOLDER_8000,
@@ -633,28 +633,6 @@ def test_the_final_post_reads_the_kept_choice_not_the_form(holder):
 # --- exactly once under concurrency (PostgreSQL) ----------------------------------------------
 
 
-def _race(n: int, work) -> list[object]:
-    results: list[object] = [None] * n
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as error:  # the outcome of each racer is what the test checks
-            results[i] = error
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 @pytest.mark.postgres_only
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: PostgreSQL")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -673,7 +651,7 @@ def test_twenty_racing_final_posts_buy_once(demo, url, product):
         response = racer.post(f"{url}confirm/", {"token": token, "action": "commit"})
         return response.status_code, response.headers.get("Location")
 
-    results = _race(20, final_post)
+    results = race(20, final_post)
     assert all(r == (302, f"{url}complete/{token}/") for r in results), results
     assert len(live(product)) == 1
     assert AuditEntry.objects.filter(action="subscription_purchase").count() == 1

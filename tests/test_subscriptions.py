@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 
 import pytest
 import time_machine
 from django.apps import apps
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 
 from mypage.accounts import services as account_services
 from mypage.accounts.models import AccountId
@@ -25,6 +24,7 @@ from mypage.subscriptions import selectors, services
 from mypage.subscriptions.models import SecurityLicence, Subscription
 from mypage.subscriptions.services import SubscriptionError, UnknownProduct
 
+from .concurrency import race
 from .conftest import make_account, make_contract
 
 pytestmark = pytest.mark.django_db
@@ -636,28 +636,6 @@ def test_a_second_contract_does_not_see_the_first_ones_holdings(multi):
 # --- concurrency (PostgreSQL) -----------------------------------------------------------------
 
 
-def _race(n: int, work) -> list[object]:
-    results: list[object] = [None] * n
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as error:  # the outcome of each racer is what the test checks
-            results[i] = error
-        finally:
-            close_old_connections()
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: PostgreSQL")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_twenty_racing_purchases_give_one_subscription(demo):
@@ -665,7 +643,7 @@ def test_twenty_racing_purchases_give_one_subscription(demo):
     contract.contact_email = "holder@example.jp"
     contract.save(update_fields=["contact_email"])
 
-    results = _race(20, lambda i: buy(contract, "remote_support"))
+    results = race(20, lambda i: buy(contract, "remote_support"))
     bought = [r for r in results if isinstance(r, Subscription)]
     refusals = [r for r in results if isinstance(r, SubscriptionError)]
     assert len(bought) == 1 and len(refusals) == 19, results
@@ -688,7 +666,7 @@ def test_twenty_racing_final_posts_with_one_token_buy_once(demo):
             change=lambda: {"id": buy(contract, "security_360", account).pk},
         )
 
-    results = _race(20, commit)
+    results = race(20, commit)
     assert all(isinstance(r, tuple) for r in results), results
     assert sum(1 for r in results if r[1]) == 1  # type: ignore[index]
     assert Subscription.objects.filter(account=account).count() == 1
@@ -708,7 +686,7 @@ def test_a_purchase_racing_the_ids_deletion_never_leaves_a_live_option(demo):
             return account_services.account_retire(account=account, actor=ACTOR)
         return buy(contract, SECURITY[i % 4], account)
 
-    results = _race(9, work)
+    results = race(9, work)
     unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, SubscriptionError)]
     assert not unexpected, results
     assert AccountId.objects.get(pk=account.pk).retired_at is not None

@@ -49,6 +49,9 @@ class Action(StrEnum):
 ACTION_LABELS = {Action.PURCHASE: gettext_lazy("購入する"), Action.CANCEL: gettext_lazy("解約する")}
 
 
+AGREED = {"on", "true", "1"}
+
+
 def yen(amount: int) -> str:
     return _("%(amount)s 円 (税別)") % {"amount": f"{amount:,}"}
 
@@ -85,7 +88,9 @@ class OptionForm(forms.Form):
 
     product = forms.CharField(max_length=PRODUCT_INPUT_MAX)
     action = forms.ChoiceField(choices=[(a.value, ACTION_LABELS[a]) for a in Action])
-    agree = forms.BooleanField(required=False)
+    # What the checkbox sends when ticked. Django's CheckboxInput would take any other non-empty
+    # text (even "0" or "no") as ticked: the agreement is read from the raw value instead.
+    agree = forms.CharField(required=False, strip=True)
 
     def __init__(self, *args: Any, codes: tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,6 +109,9 @@ class OptionForm(forms.Form):
         if code not in self.codes:
             raise forms.ValidationError(_("お申し込みの商品が見つかりません。画面を開き直してください。"))
         return str(code)
+
+    def clean_agree(self) -> bool:
+        return str(self.cleaned_data.get("agree") or "").lower() in AGREED
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

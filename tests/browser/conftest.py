@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -41,6 +42,7 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 EXPECT_TIMEOUT_MS = 5_000
+PHONE_WIDTH = 375  # px, the narrowest screen the pages are checked at
 
 
 @pytest.fixture(scope="package")
@@ -89,6 +91,28 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     return context.new_page()
+
+
+@contextmanager
+def phone_page(browser: Browser) -> Iterator[Page]:
+    """A page in a fresh phone-sized browser profile (375×812, ja-JP, touch, 2× pixels), closed
+    on leaving the ``with`` block."""
+    context = browser.new_context(
+        locale="ja-JP",
+        viewport={"width": PHONE_WIDTH, "height": 812},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def assert_no_horizontal_scroll(page: Page, width: int = PHONE_WIDTH) -> None:
+    """The page is no wider than a ``width`` px screen (one pixel of rounding allowed)."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, page.url
 
 
 @dataclass(frozen=True)

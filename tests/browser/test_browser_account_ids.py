@@ -12,8 +12,8 @@ import re
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from .conftest import Portal
-from .test_browser_login_overview import SPAAQS, log_in, menu_link, path_is
+from .conftest import Portal, assert_no_horizontal_scroll, phone_page
+from .test_browser_login_overview import SPAAQS, log_in, log_in_as_holder, menu_link, path_is
 
 pytestmark = [
     pytest.mark.browser,
@@ -226,23 +226,11 @@ def test_a_holder_registers_changes_and_deletes_an_account_id(page: Page, portal
 
 
 def test_the_account_id_form_fits_a_375px_phone(browser: Browser, portal: Portal, shoot):
-    context = browser.new_context(
-        locale="ja-JP",
-        viewport={"width": 375, "height": 812},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
-    try:
-        page = context.new_page()
-        page.goto(portal.url(SPAAQS, "/login/"))
-        log_in(page, "customer", "90000000000000", "demo-pass-9000")
-        expect(page).to_have_url(path_is("/overview/"))
+    with phone_page(browser) as page:
+        log_in_as_holder(page, portal)
         page.goto(portal.url(SPAAQS, "/account-ids/new/"))
         expect(page.get_by_role("heading", name="アカウントID登録／変更", level=1)).to_be_visible()
         expect(field(page, "アカウントID")).to_be_visible()
         expect(page.get_by_role("button", name="次へ進む", exact=True)).to_be_visible()
         shoot(page, "account-new-input-375px")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
-    finally:
-        context.close()
+        assert_no_horizontal_scroll(page)

@@ -20,8 +20,8 @@ from mypage.core import clock
 
 from ..conftest import make_account
 from ..test_billing_pages import CUSTOMER, engine_statement, on, seed_history, subscribe
-from .conftest import Portal
-from .test_browser_login_overview import SPAAQS, log_in, menu_link, path_is
+from .conftest import Portal, assert_no_horizontal_scroll, phone_page
+from .test_browser_login_overview import SPAAQS, log_in, log_in_as_holder, menu_link, path_is
 
 pytestmark = [
     pytest.mark.browser,
@@ -44,10 +44,6 @@ def yen(amount: int) -> str:
 
 def month_link(page: Page, month: engine.Month):
     return page.get_by_test_id("months").get_by_role("link", name=label(month), exact=True)
-
-
-def fits(page: Page, width: int) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, page.url
 
 
 def test_the_holder_reads_the_months_and_a_statement(page: Page, portal: Portal, shoot):
@@ -131,18 +127,8 @@ def test_the_billing_pages_fit_a_375px_phone(browser: Browser, portal: Portal, s
     # The longest account ID there can be (20 characters), on the open month's preview.
     make_account(Contract.objects.get(customer_number=CUSTOMER), LONGEST_ID)
     subscribe(CUSTOMER, "mailbox_10gb", on(now + -1, 3), account_id=LONGEST_ID)
-    context = browser.new_context(
-        locale="ja-JP",
-        viewport={"width": 375, "height": 812},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
-    try:
-        page = context.new_page()
-        page.goto(portal.url(SPAAQS, "/login/"))
-        log_in(page, "customer", CUSTOMER, "demo-pass-9000")
-        expect(page).to_have_url(path_is("/overview/"))
+    with phone_page(browser) as page:
+        log_in_as_holder(page, portal, CUSTOMER)
         for path, name in (
             ("/billing/monthly/", "months"),
             (f"/billing/monthly/{last_closed}/", "statement"),
@@ -152,10 +138,8 @@ def test_the_billing_pages_fit_a_375px_phone(browser: Browser, portal: Portal, s
             page.goto(portal.url(SPAAQS, path))
             expect(page.get_by_role("heading", level=1)).to_be_visible()
             shoot(page, f"billing-{name}-375px")
-            fits(page, 375)
+            assert_no_horizontal_scroll(page)
         expect(page.get_by_test_id("line").filter(has_text=LONGEST_ID)).to_contain_text("200円")
         # The amounts are on screen, not cut off at the right edge.
         total = page.get_by_test_id("total").bounding_box()
         assert total is not None and total["x"] + total["width"] <= 375
-    finally:
-        context.close()

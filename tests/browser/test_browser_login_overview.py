@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from .conftest import Portal
+from .conftest import Portal, assert_no_horizontal_scroll, phone_page
 
 pytestmark = [
     pytest.mark.browser,
@@ -155,6 +155,13 @@ def log_in(page: Page, form: str, identifier: str, password: str) -> None:
     box.get_by_label(id_label, exact=True).fill(identifier)
     box.get_by_label(password_label, exact=True).fill(password)
     box.get_by_role("button", name="ログイン", exact=True).click()
+
+
+def log_in_as_holder(page: Page, portal: Portal, customer: str = "90000000000000") -> None:
+    """Log in on the Spaaqs host with the customer number (demo password) and land on ご契約情報一覧."""
+    page.goto(portal.url(SPAAQS, "/login/"))
+    log_in(page, "customer", customer, "demo-pass-9000")
+    expect(page).to_have_url(path_is("/overview/"))
 
 
 def header_value(page: Page, term: str) -> Locator:
@@ -302,19 +309,11 @@ def test_a_wrong_password_and_a_13_digit_number_are_told_on_the_login_page(page:
 
 
 def test_login_and_overview_fit_a_375px_phone(browser: Browser, portal: Portal, shoot):
-    context = browser.new_context(
-        locale="ja-JP",
-        viewport={"width": 375, "height": 812},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
-    try:
-        page = context.new_page()
+    with phone_page(browser) as page:
         page.goto(portal.url(SPAAQS, "/login/"))
         expect_login_page(page, SPAAQS)
         shoot(page, "login-375px")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+        assert_no_horizontal_scroll(page)
 
         log_in(page, "customer", "90000000000000", "demo-pass-9000")
         expect(page).to_have_url(path_is("/overview/"))
@@ -323,9 +322,7 @@ def test_login_and_overview_fit_a_375px_phone(browser: Browser, portal: Portal, 
         expect(menu(page).locator("summary")).to_be_visible()
         expect(menu_link(page, OVERVIEW)).to_be_visible()
         shoot(page, "overview-375px")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
-    finally:
-        context.close()
+        assert_no_horizontal_scroll(page)
 
 
 # --- 5. step-up for an admin ID ------------------------------------------------------------------

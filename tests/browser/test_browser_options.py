@@ -21,9 +21,9 @@ from mypage.core import clock
 from mypage.notifications.models import OutboxMail
 from mypage.subscriptions.models import SecurityLicence, Subscription
 
-from .conftest import Portal
+from .conftest import Portal, assert_no_horizontal_scroll, phone_page
 from .test_browser_account_ids import confirm_value
-from .test_browser_login_overview import SPAAQS, log_in, menu_link, path_is
+from .test_browser_login_overview import SPAAQS, log_in, log_in_as_holder, menu_link, path_is
 
 pytestmark = [
     pytest.mark.browser,
@@ -187,18 +187,8 @@ def test_a_holder_buys_cancels_and_reapplies_the_options(page: Page, portal: Por
 
 
 def test_the_option_pages_fit_a_375px_phone(browser: Browser, portal: Portal, shoot):
-    context = browser.new_context(
-        locale="ja-JP",
-        viewport={"width": 375, "height": 812},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
-    try:
-        page = context.new_page()
-        page.goto(portal.url(SPAAQS, "/login/"))
-        log_in(page, "customer", CUSTOMER, "demo-pass-9000")
-        expect(page).to_have_url(path_is("/overview/"))
+    with phone_page(browser) as page:
+        log_in_as_holder(page, portal, CUSTOMER)
         for path, name in (
             ("/options/remote-support/", "rs"),
             ("/options/warranty/", "warranty"),
@@ -207,14 +197,12 @@ def test_the_option_pages_fit_a_375px_phone(browser: Browser, portal: Portal, sh
             page.goto(portal.url(SPAAQS, path))
             expect(page.get_by_role("heading", level=1)).to_be_visible()
             shoot(page, f"options-{name}-375px")
-            assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1, path
+            assert_no_horizontal_scroll(page)
         buy(page, "security_360")
         shoot(page, "options-security-confirm-375px")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+        assert_no_horizontal_scroll(page)
         decide(page)
         page.goto(portal.url(SPAAQS, "/account-ids/arteri-an-002/security/manage/"))
         expect(page.get_by_test_id("pin-security_360")).to_be_visible()
         shoot(page, "options-security-manage-375px")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
-    finally:
-        context.close()
+        assert_no_horizontal_scroll(page)

@@ -16,9 +16,9 @@ from playwright.sync_api import Browser, Page, expect
 from mypage.contracts.models import Contract
 from mypage.notifications.models import OutboxMail
 
-from .conftest import Portal
+from .conftest import Portal, assert_no_horizontal_scroll, phone_page
 from .test_browser_account_ids import click_next, confirm_value, expect_field_error, field
-from .test_browser_login_overview import SPAAQS, log_in, menu_link, path_is
+from .test_browser_login_overview import SPAAQS, log_in, log_in_as_holder, menu_link, path_is
 
 pytestmark = [
     pytest.mark.browser,
@@ -116,18 +116,8 @@ def test_a_holder_changes_the_phone_number_and_contact_address(page: Page, porta
 
 
 def test_the_profile_screens_fit_a_375px_phone(browser: Browser, portal: Portal, shoot):
-    context = browser.new_context(
-        locale="ja-JP",
-        viewport={"width": 375, "height": 812},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-    )
-    try:
-        page = context.new_page()
-        page.goto(portal.url(SPAAQS, "/login/"))
-        log_in(page, "customer", "90000000000000", "demo-pass-9000")
-        expect(page).to_have_url(path_is("/overview/"))
+    with phone_page(browser) as page:
+        log_in_as_holder(page, portal)
         page.goto(portal.url(SPAAQS, "/procedures/profile/"))
         expect(page.get_by_role("heading", name="顧客基本情報入力", level=1)).to_be_visible()
         field(page, "連絡用メールアドレス").fill("x" * 20 + "@a-rather-long-domain.example.jp")
@@ -135,11 +125,9 @@ def test_the_profile_screens_fit_a_375px_phone(browser: Browser, portal: Portal,
         click_next(page)
         expect_field_error(page, "電話番号", "電話番号は数字とハイフン(-)で入力してください。")
         shoot(page, "profile-input-375px")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+        assert_no_horizontal_scroll(page)
         field(page, "電話番号").fill(PHONE_FIXED)
         click_next(page)
         expect(page.get_by_role("heading", name="顧客基本情報確認", level=1)).to_be_visible()
         shoot(page, "profile-confirm-375px")
-        assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
-    finally:
-        context.close()
+        assert_no_horizontal_scroll(page)

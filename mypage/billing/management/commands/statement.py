@@ -74,13 +74,13 @@ def render_table(view: StatementView) -> str:
         for line in view.lines
     ]
     header = ("商品名", "アカウントID", "金額")
-    name_w = max([_width(r[0]) for r in [header, *rows]])
-    acct_w = max([_width(r[1]) for r in [header, *rows]])
     totals = [
         ("小計", _yen(view.subtotal)),
         (f"消費税 ({view.tax_percent}%)", _yen(view.tax)),
         ("合計", _yen(view.total)),
     ]
+    name_w = max([_width(r[0]) for r in [header, *rows, *totals]])
+    acct_w = max([_width(r[1]) for r in [header, *rows]])
     amount_w = max(_width(x) for x in [header[2], *(r[2] for r in rows), *(t[1] for t in totals)])
     rule = "-" * (name_w + acct_w + amount_w + 4)
 
