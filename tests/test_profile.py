@@ -5,10 +5,9 @@ bad input, its 「手続き完了メール」, and the Beyond notices of the pas
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.test import Client
 
 from mypage.accounts import services as account_services
@@ -20,6 +19,7 @@ from mypage.core.models import Completion
 from mypage.core.once import run_once
 from mypage.notifications.models import OutboxMail
 
+from .concurrency import race
 from .conftest import ADMIN_002, HOLDER_8000, HOLDER_9000, USER_003, logged_in_client
 
 pytestmark = pytest.mark.django_db
@@ -608,27 +608,6 @@ def test_a_password_change_that_rolls_back_leaves_no_notice(demo, monkeypatch):
 # --- concurrency (PostgreSQL) -----------------------------------------------------------------
 
 
-def _race(n: int, fn) -> list[object]:
-    barrier = threading.Barrier(n)
-    results: list[object] = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = fn(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            close_old_connections()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: PostgreSQL")
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_twenty_racing_final_posts_change_and_mail_once(demo):
@@ -643,7 +622,7 @@ def test_twenty_racing_final_posts_change_and_mail_once(demo):
             change=lambda: {"changed": services.contract_profile_update(contract=c, actor=ACTOR, data=data)},
         )
 
-    results = _race(20, commit)
+    results = race(20, commit)
     assert all(isinstance(r, tuple) for r in results), results
     assert sum(1 for r in results if r[1]) == 1  # type: ignore[index]
     assert contract().phone == "03-1234-5678"
