@@ -50,10 +50,22 @@ as_root() {
     die "need root to run: $*"; fi
 }
 
+# apt-get, waiting for another apt-get or dpkg that holds the lock (it fails at once otherwise):
+# dpkg's own lock wait, and a few retries for the lists lock of `apt-get update`.
+apt_get() {
+  local attempt
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    if as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 "$@"; then return 0; fi
+    log "apt-get $1 failed (attempt $attempt); another apt-get may hold the lock: retrying in 15 s"
+    sleep 15
+  done
+  die "apt-get $* kept failing"
+}
+
 apt_install() {
   log "Installing system packages: $*"
-  if [ ! -f /tmp/.mypage-apt-updated ]; then as_root apt-get update -qq && touch /tmp/.mypage-apt-updated; fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  if [ ! -f /tmp/.mypage-apt-updated ]; then apt_get update -qq && touch /tmp/.mypage-apt-updated; fi
+  apt_get install -y -qq "$@" >/dev/null
 }
 
 # PostgreSQL on 127.0.0.1:5432: start the cluster if it is down, install it if absent.
