@@ -3,6 +3,7 @@ permissions and the audit — SPEC §4, §9 F-PW, §11; manual §8–§10, §2.5
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -10,15 +11,18 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
 
-from mypage.accounts import services
+from mypage import lifecycle
+from mypage.accounts import rules, services
 from mypage.accounts.models import AccountId, Permission
-from mypage.accounts.permissions import Role
 from mypage.audit.models import AuditEntry
 from mypage.audit.services import Actor
 from mypage.contracts.models import Contract
-from mypage.core.models import Completion
+from mypage.core import clock
+from mypage.core.errors import Refused
+from mypage.core.models import Completion, Product
 from mypage.core.once import run_once
 from mypage.principals.models import PrincipalSession
+from mypage.subscriptions.models import Subscription
 
 from .concurrency import race
 from .conftest import HOLDER_8000, HOLDER_9000, USER_003, Login, logged_in_client, login_post, make_contract
@@ -38,7 +42,7 @@ FORM = {
     "permission": "user",
 }
 ACTOR = Actor(kind="holder", name="test", customer_number="", ip="127.0.0.1")
-PROFILE = {f: FORM[f] for f in services.PROFILE_FIELDS}
+PROFILE = {f: FORM[f] for f in rules.PROFILE_FIELDS}
 
 
 def text(response) -> str:
@@ -74,7 +78,7 @@ def prepared(password: str = PASSWORD, contract: Contract | None = None) -> serv
 
 @pytest.mark.parametrize("value", ["abc", "taro", "a1b", "ab.cd", "a-b_c.d", "a" * 20, "x9-y8"])
 def test_account_id_format_accepts(value):
-    assert services.account_id_problems(value) == []
+    assert rules.account_id_problems(value) == []
 
 
 @pytest.mark.parametrize(
@@ -97,7 +101,7 @@ def test_account_id_format_accepts(value):
     ],
 )
 def test_account_id_format_refuses(value):
-    assert services.account_id_problems(value)
+    assert rules.account_id_problems(value)
 
 
 # --- the three-step flow ----------------------------------------------------------------------
@@ -223,7 +227,7 @@ def test_a_retired_id_can_never_be_taken_again_by_any_contract(demo):
     ucom = logged_in_client(HOLDER_8000, host="ucom.localhost")
     other = ucom.post("/account-ids/new/", FORM)
     assert any("このアカウントIDは使用できません" in m for m in errors_of(other))
-    with pytest.raises(services.AccountError) as refused:
+    with pytest.raises(Refused) as refused:
         services.account_create(
             contract=Contract.objects.get(customer_number="80000000000000"),
             actor=ACTOR,
@@ -247,7 +251,7 @@ def test_the_plans_limit_holds(demo):
             permission="user",
             password=prepared(),
         )
-    with pytest.raises(services.AccountError) as refused:
+    with pytest.raises(Refused) as refused:
         services.account_create(
             contract=contract,
             actor=ACTOR,
@@ -279,7 +283,7 @@ def test_twenty_racing_creations_never_pass_the_limit(demo):
 
     results = race(20, create)
     created = [r for r in results if isinstance(r, AccountId)]
-    refused = [r for r in results if isinstance(r, services.AccountError)]
+    refused = [r for r in results if isinstance(r, Refused)]
     assert len(created) == limit and len(refused) == 20 - limit, results
     assert AccountId.live.filter(contract=contract).count() == limit
 
@@ -317,48 +321,45 @@ def test_twenty_racing_final_posts_with_one_token_change_once(demo):
 # --- delete: retire, sessions, hooks ----------------------------------------------------------
 
 
-def test_delete_retires_ends_sessions_and_runs_hooks_in_one_transaction(demo):
+def test_delete_retires_ends_sessions_and_cancels_options_in_one_transaction(demo):
     user = logged_in_client(USER_003)
     assert user.get("/user/").status_code == 200
     key = user.cookies["sessionid"].value
-    seen = []
-    saved = list(services.RETIRE_HOOKS)
-    services.register_retire_hook(lambda account, actor: seen.append(account.account_id))
-    try:
-        holder = logged_in_client(HOLDER_9000)
-        confirm = holder.get("/account-ids/arteri-an-003/delete/")
-        assert "元に戻せません" in text(confirm) and "今後取得することができません" in text(confirm)
-        done = holder.post(
-            "/account-ids/arteri-an-003/delete/", {"token": token_of(confirm), "action": "commit"}
-        )
-        assert done["Location"].startswith("/account-ids/deleted/complete/")
-        assert holder.get(done["Location"]).status_code == 200
-    finally:
-        services.RETIRE_HOOKS[:] = saved  # the app's own hooks (option cancellation) stay
+    held = Subscription.objects.create(
+        product=Product.objects.get(code="security_basic"),
+        contract=Contract.objects.get(customer_number="90000000000000"),
+        account=AccountId.live.get(account_id="arteri-an-003"),
+        applied_on=dt.date(2026, 1, 5),
+    )
+    holder = logged_in_client(HOLDER_9000)
+    confirm = holder.get("/account-ids/arteri-an-003/delete/")
+    assert "元に戻せません" in text(confirm) and "今後取得することができません" in text(confirm)
+    done = holder.post("/account-ids/arteri-an-003/delete/", {"token": token_of(confirm), "action": "commit"})
+    assert done["Location"].startswith("/account-ids/deleted/complete/")
+    complete = holder.get(done["Location"])
+    assert complete.status_code == 200 and "arteri-an-003" in text(complete)  # the rows shown before
     account = AccountId.objects.get(account_id="arteri-an-003")
     assert account.retired_at is not None and not account.principal.is_active
-    assert seen == ["arteri-an-003"]
+    held.refresh_from_db()
+    assert held.cancelled_on == clock.today()  # its options end with it
     assert not Session.objects.filter(session_key=key).exists()
     assert not PrincipalSession.objects.filter(principal=account.principal).exists()
     assert user.get("/user/")["Location"].startswith("/login/")
-    assert login_post(Client(HTTP_HOST="spaaqs.localhost"), USER_003).status_code == 200  # refused
+    refused = login_post(Client(HTTP_HOST="spaaqs.localhost"), USER_003)
+    assert refused.status_code == 200 and "アカウントIDまたはパスワードが正しくありません。" in text(refused)
     assert holder.get("/account-ids/arteri-an-003/edit/").status_code == 404
 
 
-def test_a_failing_hook_rolls_the_whole_deletion_back(demo):
+def test_a_failure_anywhere_rolls_the_whole_deletion_back(demo, monkeypatch):
     user = logged_in_client(USER_003)
     key = user.cookies["sessionid"].value
 
-    def broken(account, actor):
+    def broken(*, account, actor):
         raise RuntimeError("option cancellation failed")
 
-    saved = list(services.RETIRE_HOOKS)
-    services.register_retire_hook(broken)
-    try:
-        with pytest.raises(RuntimeError):
-            services.account_retire(account=AccountId.live.get(account_id="arteri-an-003"), actor=ACTOR)
-    finally:
-        services.RETIRE_HOOKS[:] = saved  # the app's own hooks (option cancellation) stay
+    monkeypatch.setattr(lifecycle, "account_subscriptions_end", broken)
+    with pytest.raises(RuntimeError):
+        lifecycle.account_delete(account=AccountId.live.get(account_id="arteri-an-003"), actor=ACTOR)
     account = AccountId.objects.get(account_id="arteri-an-003")
     assert account.retired_at is None and account.principal.is_active
     assert Session.objects.filter(session_key=key).exists()
@@ -384,7 +385,7 @@ def test_a_user_id_edits_only_itself_and_cannot_raise_its_permission(demo):
     user = logged_in_client(USER_003)
     assert user.get("/account-ids/arteri-an-002/edit/").status_code == 404
     assert user.get("/account-ids/").status_code == 403
-    form = {f: FORM[f] for f in services.PROFILE_FIELDS} | {"username": "新しい名前", "permission": "admin"}
+    form = {f: FORM[f] for f in rules.PROFILE_FIELDS} | {"username": "新しい名前", "permission": "admin"}
     response = user.post("/account-ids/arteri-an-003/edit/", {**form, "password": "", "password_confirm": ""})
     assert response.status_code == 302, errors_of(response)
     confirm = user.get("/account-ids/arteri-an-003/edit/confirm/")
@@ -392,15 +393,21 @@ def test_a_user_id_edits_only_itself_and_cannot_raise_its_permission(demo):
     account = AccountId.objects.get(account_id="arteri-an-003")
     assert account.username == "新しい名前"
     assert account.permission == Permission.USER
-    with pytest.raises(services.AccountError):
+    user_actor = Actor(kind="user", name="arteri-an-003", customer_number="90000000000000")
+    with pytest.raises(Refused) as refused:
         services.account_update(
             account=account,
-            actor=ACTOR,
-            actor_role=Role.USER,
+            actor=user_actor,
             profile={**PROFILE, "family_name": ""},
             permission=None,
             password=None,
         )
+    assert list(refused.value.errors) == ["family_name"]
+    # The service itself ignores a permission a user ID sends for itself (not only the form).
+    services.account_update(
+        account=account, actor=user_actor, profile=PROFILE, permission=Permission.ADMIN, password=None
+    )
+    assert AccountId.objects.get(account_id="arteri-an-003").permission == Permission.USER
 
 
 def test_nobody_reaches_another_contracts_ids(demo):
@@ -499,7 +506,6 @@ def test_every_change_is_audited_without_passwords(demo):
     services.account_update(
         account=account,
         actor=ACTOR,
-        actor_role=Role.HOLDER,
         profile={**PROFILE, "username": "変更"},
         permission="admin",
         password=prepared("another-good-pass-77"),

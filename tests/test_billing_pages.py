@@ -22,9 +22,9 @@ from django.test.utils import CaptureQueriesContext
 
 from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
+from mypage.billing.close import month_close
 from mypage.billing.models import Statement
 from mypage.billing.selectors import engine_catalogue
-from mypage.billing.services import month_close
 from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.models import Product

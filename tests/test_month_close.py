@@ -34,9 +34,9 @@ from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
 from mypage.audit.models import AppendOnlyError
 from mypage.billing import compute
+from mypage.billing.close import CloseBusyError, CloseError, MonthNotFinishedError, month_close
 from mypage.billing.models import MonthClose, Statement, StatementLine
 from mypage.billing.selectors import statement_preview
-from mypage.billing.services import CloseBusyError, CloseError, MonthNotFinishedError, month_close
 from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.models import Product

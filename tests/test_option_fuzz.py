@@ -12,13 +12,17 @@ from hypothesis import strategies as st
 
 from mypage.audit.models import AuditEntry
 from mypage.notifications.models import OutboxMail
-from mypage.portal.options import REMOTE_SUPPORT_CODES, SECURITY_CODES, WARRANTY_CODES
 from mypage.subscriptions.models import SecurityLicence, Subscription
 
 from .conftest import HOLDER_9000, logged_in_client
 from .fuzzing import CONTROL, FRAGMENTS, HUGE, assert_escaped, fuzz_settings
 
 pytestmark = pytest.mark.django_db
+
+# Each page's products, restated from SPEC §6 (not read from the code under test).
+REMOTE_SUPPORT_CODES = ("remote_support",)
+WARRANTY_CODES = ("warranty_basic", "warranty_addon")
+SECURITY_CODES = ("security_360", "security_basic", "security_online", "kids_filter")
 
 PAGES = {
     "/options/remote-support/": REMOTE_SUPPORT_CODES,

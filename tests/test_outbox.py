@@ -57,7 +57,9 @@ def run_worker() -> None:
 
 def enqueue(brand: Brand, to: str = "taro@example.jp") -> OutboxMail:
     with transaction.atomic():
-        audit_record(actor_kind="holder", actor="90000000000000", action="profile_change")  # the change
+        audit_record(
+            actor_kind="holder", actor="90000000000000", action="contract_profile_update"
+        )  # the change
         return mail_enqueue(kind="outbox_test", to=to, brand=brand, context=CONTEXT)
 
 
@@ -94,7 +96,7 @@ def test_with_the_server_down_the_change_commits_and_the_mail_arrives_once_when_
         mail = enqueue(brand)
         run_worker()
 
-        assert AuditEntry.objects.filter(action="profile_change").count() == 1  # the change stands
+        assert AuditEntry.objects.filter(action="contract_profile_update").count() == 1  # the change stands
         mail.refresh_from_db()
         assert mail.state == MailState.QUEUED and mail.attempts == 1
         assert mail.next_attempt_at == START + dt.timedelta(seconds=600) > clock.now()
@@ -122,7 +124,7 @@ def test_a_change_that_raises_after_the_enqueue_leaves_no_mail_and_no_task(smtp,
         pass
 
     with pytest.raises(Boom), transaction.atomic():
-        audit_record(actor_kind="holder", actor="90000000000000", action="profile_change")
+        audit_record(actor_kind="holder", actor="90000000000000", action="contract_profile_update")
         mail_enqueue(kind="outbox_test", to="taro@example.jp", brand=brand, context=CONTEXT)
         assert OutboxMail.objects.count() == 1 and DBTaskResult.objects.count() == 1
         raise Boom

@@ -13,8 +13,9 @@ from django.test import Client
 from mypage.accounts import services as account_services
 from mypage.audit.models import AuditEntry
 from mypage.audit.services import Actor
-from mypage.contracts import services
+from mypage.contracts import rules, services
 from mypage.contracts.models import Contract, Occupation
+from mypage.core.errors import Refused
 from mypage.core.models import Completion
 from mypage.core.once import run_once
 from mypage.notifications.models import OutboxMail
@@ -67,7 +68,7 @@ def contract() -> Contract:
 
 def snapshot() -> dict[str, object]:
     c = contract()
-    return {f: getattr(c, f) for f in (*services.PROFILE_FIELDS, "family_name", "given_name", "birth_date")}
+    return {f: getattr(c, f) for f in (*rules.PROFILE_FIELDS, "family_name", "given_name", "birth_date")}
 
 
 def change_via_flow(client: Client, **changes: str):
@@ -94,54 +95,54 @@ def holder(demo) -> Client:
 @pytest.mark.parametrize(
     ("typed", "kind", "stored"),
     [
-        ("03-1234-5678", services.PhoneKind.ANY, "03-1234-5678"),
-        ("0312345678", services.PhoneKind.ANY, "03-1234-5678"),
-        ("０３−１２３４−５６７８", services.PhoneKind.ANY, "03-1234-5678"),  # full-width, minus sign
-        ("０３－１２３４－５６７８", services.PhoneKind.ANY, "03-1234-5678"),  # full-width hyphen-minus
-        ("０３ー１２３４ー５６７８", services.PhoneKind.ANY, "03-1234-5678"),  # katakana ー typed by an IME
-        ("03 1234 5678", services.PhoneKind.ANY, "03-1234-5678"),
-        ("(03)1234-5678", services.PhoneKind.ANY, "03-1234-5678"),
-        ("+81 3 1234 5678", services.PhoneKind.ANY, "03-1234-5678"),
-        ("０１２−３４５−６７８９", services.PhoneKind.ANY, "0123-45-6789"),
-        ("090-1234-5678", services.PhoneKind.ANY, "090-1234-5678"),
-        ("050-1234-5678", services.PhoneKind.ANY, "050-1234-5678"),
-        ("０８０１２３４５６７８", services.PhoneKind.MOBILE, "080-1234-5678"),
-        ("070-1234-5678", services.PhoneKind.MOBILE, "070-1234-5678"),
-        ("06-6123-4567", services.PhoneKind.FAX, "06-6123-4567"),
-        ("", services.PhoneKind.ANY, ""),
-        ("　", services.PhoneKind.FAX, ""),
+        ("03-1234-5678", rules.PhoneKind.ANY, "03-1234-5678"),
+        ("0312345678", rules.PhoneKind.ANY, "03-1234-5678"),
+        ("０３−１２３４−５６７８", rules.PhoneKind.ANY, "03-1234-5678"),  # full-width, minus sign
+        ("０３－１２３４－５６７８", rules.PhoneKind.ANY, "03-1234-5678"),  # full-width hyphen-minus
+        ("０３ー１２３４ー５６７８", rules.PhoneKind.ANY, "03-1234-5678"),  # katakana ー typed by an IME
+        ("03 1234 5678", rules.PhoneKind.ANY, "03-1234-5678"),
+        ("(03)1234-5678", rules.PhoneKind.ANY, "03-1234-5678"),
+        ("+81 3 1234 5678", rules.PhoneKind.ANY, "03-1234-5678"),
+        ("０１２−３４５−６７８９", rules.PhoneKind.ANY, "0123-45-6789"),
+        ("090-1234-5678", rules.PhoneKind.ANY, "090-1234-5678"),
+        ("050-1234-5678", rules.PhoneKind.ANY, "050-1234-5678"),
+        ("０８０１２３４５６７８", rules.PhoneKind.MOBILE, "080-1234-5678"),
+        ("070-1234-5678", rules.PhoneKind.MOBILE, "070-1234-5678"),
+        ("06-6123-4567", rules.PhoneKind.FAX, "06-6123-4567"),
+        ("", rules.PhoneKind.ANY, ""),
+        ("　", rules.PhoneKind.FAX, ""),
     ],
 )
 def test_phone_numbers_are_normalised(typed, kind, stored):
-    assert services.phone_clean(typed, kind=kind, label="電話番号") == stored
+    assert rules.phone_clean(typed, kind=kind, label="電話番号") == stored
 
 
 @pytest.mark.parametrize(
     ("typed", "kind"),
     [
-        ("03-1234-567", services.PhoneKind.ANY),  # too short
-        ("03-1234-56789", services.PhoneKind.ANY),  # too long
-        ("3-1234-5678", services.PhoneKind.ANY),  # no trunk 0
-        ("0120-123-456", services.PhoneKind.ANY),  # free dial: not where the holder is reached
-        ("0570-000-000", services.PhoneKind.ANY),  # navi dial
-        ("+1 212 555 0100", services.PhoneKind.ANY),  # not Japanese
-        ("03-ABCD-5678", services.PhoneKind.ANY),
-        ("０３－ＡＢＣＤ－５６７８", services.PhoneKind.ANY),  # full-width letters
-        ("ぜろさん", services.PhoneKind.ANY),
-        ("03-1234-5678 内線12", services.PhoneKind.ANY),
-        ("03\x001234\x005678", services.PhoneKind.ANY),
-        ("03-1234\r\n-5678", services.PhoneKind.FAX),
-        ("☎03-1234-5678", services.PhoneKind.ANY),
-        ("03-1234-5678😀", services.PhoneKind.ANY),
-        ("0" * 10_240, services.PhoneKind.ANY),
-        ("03-1234-5678", services.PhoneKind.MOBILE),  # a fixed line is not a mobile
-        ("050-1234-5678", services.PhoneKind.MOBILE),
-        ("090-1234-5678", services.PhoneKind.FAX),  # a mobile is not a fax line
+        ("03-1234-567", rules.PhoneKind.ANY),  # too short
+        ("03-1234-56789", rules.PhoneKind.ANY),  # too long
+        ("3-1234-5678", rules.PhoneKind.ANY),  # no trunk 0
+        ("0120-123-456", rules.PhoneKind.ANY),  # free dial: not where the holder is reached
+        ("0570-000-000", rules.PhoneKind.ANY),  # navi dial
+        ("+1 212 555 0100", rules.PhoneKind.ANY),  # not Japanese
+        ("03-ABCD-5678", rules.PhoneKind.ANY),
+        ("０３－ＡＢＣＤ－５６７８", rules.PhoneKind.ANY),  # full-width letters
+        ("ぜろさん", rules.PhoneKind.ANY),
+        ("03-1234-5678 内線12", rules.PhoneKind.ANY),
+        ("03\x001234\x005678", rules.PhoneKind.ANY),
+        ("03-1234\r\n-5678", rules.PhoneKind.FAX),
+        ("☎03-1234-5678", rules.PhoneKind.ANY),
+        ("03-1234-5678😀", rules.PhoneKind.ANY),
+        ("0" * 10_240, rules.PhoneKind.ANY),
+        ("03-1234-5678", rules.PhoneKind.MOBILE),  # a fixed line is not a mobile
+        ("050-1234-5678", rules.PhoneKind.MOBILE),
+        ("090-1234-5678", rules.PhoneKind.FAX),  # a mobile is not a fax line
     ],
 )
 def test_wrong_phone_numbers_are_refused(typed, kind):
     with pytest.raises(services.ValidationError) as refused:
-        services.phone_clean(typed, kind=kind, label="FAX番号")
+        rules.phone_clean(typed, kind=kind, label="FAX番号")
     assert "FAX番号" in refused.value.messages[0]
 
 
@@ -166,16 +167,16 @@ def test_wrong_phone_numbers_are_refused(typed, kind):
 )
 def test_wrong_contact_addresses_are_refused(typed):
     with pytest.raises(services.ValidationError):
-        services.email_clean(typed, label="連絡用メールアドレス")
+        rules.email_clean(typed, label="連絡用メールアドレス")
 
 
 def test_a_full_width_contact_address_is_folded():
-    assert services.email_clean("ａｒｔｅｒｉ＠ｅｘａｍｐｌｅ．ｊｐ", label="x") == "arteri@example.jp"
+    assert rules.email_clean("ａｒｔｅｒｉ＠ｅｘａｍｐｌｅ．ｊｐ", label="x") == "arteri@example.jp"
 
 
 def test_the_service_enforces_the_rules_whoever_calls_it(demo):
     before = snapshot()
-    with pytest.raises(services.ProfileError) as refused:
+    with pytest.raises(Refused) as refused:
         services.contract_profile_update(
             contract=contract(),
             actor=ACTOR,
@@ -357,7 +358,7 @@ def test_a_wrong_or_missing_token_changes_nothing(holder):
 
 def test_extra_post_fields_are_ignored(holder):
     other = Contract.objects.get(customer_number="99999999999999")
-    other_before = {f: getattr(other, f) for f in services.PROFILE_FIELDS}
+    other_before = {f: getattr(other, f) for f in rules.PROFILE_FIELDS}
     change_via_flow(
         holder,
         contract=str(other.pk),
@@ -376,7 +377,7 @@ def test_extra_post_fields_are_ignored(holder):
     assert str(c.birth_date) == "1985-06-12"
     assert c.mobile == "090-1234-5678"
     other.refresh_from_db()
-    assert {f: getattr(other, f) for f in services.PROFILE_FIELDS} == other_before
+    assert {f: getattr(other, f) for f in rules.PROFILE_FIELDS} == other_before
 
 
 def test_a_user_id_is_refused_and_an_admin_id_may(demo):
@@ -482,7 +483,7 @@ def test_bad_input_is_marked_beside_its_field_and_nothing_is_stored(holder, name
     assert response.status_code == 200
     errors = field_errors(response)
     assert list(errors) == [name], errors
-    label = services.profile_labels()[name]
+    label = rules.profile_labels()[name]
     assert all(label in message for message in errors[name]), errors
     page = text(response)
     assert re.search(rf'<tr class="has-error">\s*<th><label for="[^"]*">{label}', page)
@@ -592,13 +593,13 @@ def test_a_password_change_that_rolls_back_leaves_no_notice(demo, monkeypatch):
     set_contract(contact_email="anzu@example.jp")
     c = contract()
     password = account_services.password_prepare(PASSWORD, identifiers=[CUSTOMER], contract=c)
-    real = module._password_notice
+    real = module.password_notice
 
     def notice_then_fail(*args, **kwargs):
         real(*args, **kwargs)
         raise RuntimeError("after the enqueue")
 
-    monkeypatch.setattr(module, "_password_notice", notice_then_fail)
+    monkeypatch.setattr(module, "password_notice", notice_then_fail)
     with pytest.raises(RuntimeError):
         account_services.customer_password_change(contract=c, actor=ACTOR, password=password)
     assert OutboxMail.objects.count() == 0

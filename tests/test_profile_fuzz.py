@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mypage.audit.models import AuditEntry
-from mypage.contracts import services
+from mypage.contracts import rules
 from mypage.contracts.models import Contract
 from mypage.notifications.models import OutboxMail
 
@@ -79,7 +79,7 @@ def snapshot() -> dict[str, object]:
     contract = Contract.objects.get(customer_number=CUSTOMER)
     return {
         f: getattr(contract, f)
-        for f in (*services.PROFILE_FIELDS, "family_name", "given_name", "install_address", "birth_date")
+        for f in (*rules.PROFILE_FIELDS, "family_name", "given_name", "install_address", "birth_date")
     }
 
 
@@ -94,7 +94,7 @@ def test_random_input_is_answered_and_stores_and_mails_nothing(holder, data):
     before, mails = snapshot(), OutboxMail.objects.count()
     if check_input_step(holder, URL, data):
         # What reached the confirm screen passes the service's own rules.
-        services.profile_clean({name: data.get(name, "") for name in services.PROFILE_FIELDS})
+        rules.profile_clean({name: data.get(name, "") for name in rules.PROFILE_FIELDS})
     assert snapshot() == before  # the change happens only at 登録
     assert OutboxMail.objects.count() == mails
     assert not AuditEntry.objects.filter(action="contract_profile_update").exists()
@@ -102,4 +102,4 @@ def test_random_input_is_answered_and_stores_and_mails_nothing(holder, data):
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_markup_in_every_field_is_echoed_escaped(holder, hostile):
-    assert_echoed_escaped(holder.post(URL, dict.fromkeys(services.PROFILE_FIELDS, hostile)))
+    assert_echoed_escaped(holder.post(URL, dict.fromkeys(rules.PROFILE_FIELDS, hostile)))

@@ -8,21 +8,21 @@ import re
 
 import pytest
 import time_machine
-from django.apps import apps
 from django.db import connection, transaction
 
-from mypage.accounts import services as account_services
+from mypage import lifecycle
 from mypage.accounts.models import AccountId
 from mypage.audit.models import AuditEntry
 from mypage.audit.services import Actor
 from mypage.contracts.models import Contract
 from mypage.core import clock
+from mypage.core.errors import Refused
 from mypage.core.once import run_once
 from mypage.mail.models import MailAddress, MailKind
 from mypage.notifications.models import OutboxMail
-from mypage.subscriptions import selectors, services
+from mypage.subscriptions import licences, notices, rules, selectors, services
 from mypage.subscriptions.models import SecurityLicence, Subscription
-from mypage.subscriptions.services import SubscriptionError, UnknownProduct
+from mypage.subscriptions.rules import UnknownProduct
 
 from .concurrency import race
 from .conftest import make_account, make_contract
@@ -32,17 +32,6 @@ pytestmark = pytest.mark.django_db
 ACTOR = Actor(kind="holder", name="90000000000000", customer_number="90000000000000", ip="127.0.0.1")
 SECURITY = ["security_360", "security_basic", "security_online", "kids_filter"]
 PIN_RE = re.compile(r"[A-HJKMNP-Z2-9]{4}(-[A-HJKMNP-Z2-9]{4}){3}")
-
-
-@pytest.fixture(autouse=True)
-def _retire_hook_registered():
-    """The hook ``SubscriptionsConfig.ready`` registers at start-up (tested below, which empties
-    the list): make sure it is there, and leave the list as found."""
-    saved = list(account_services.RETIRE_HOOKS)
-    if services.cancel_account_subscriptions not in account_services.RETIRE_HOOKS:
-        account_services.register_retire_hook(services.cancel_account_subscriptions)
-    yield
-    account_services.RETIRE_HOOKS[:] = saved
 
 
 @pytest.fixture
@@ -87,9 +76,9 @@ def state_counts() -> tuple[int, int, int, int, int]:
     )
 
 
-def refused(call, *args, match: str) -> SubscriptionError:
+def refused(call, *args, match: str) -> Refused:
     before = state_counts()
-    with pytest.raises(SubscriptionError) as caught:
+    with pytest.raises(Refused) as caught:
         call(*args)
     assert any(match in m for m in caught.value.errors["__all__"]), caught.value.errors
     assert state_counts() == before
@@ -104,14 +93,14 @@ def test_an_unknown_product_is_refused_by_every_entry_point(multi):
     for call in (
         lambda: buy(multi, "no_such_product"),
         lambda: cancel(multi, "no_such_product"),
-        lambda: services.purchase_problems(contract=multi, account=None, product_code="no_such_product"),
-        lambda: services.cancel_problems(contract=multi, account=None, product_code="no_such_product"),
-        lambda: services.reapplication_fee_due(contract=multi, product_code="no_such_product"),
+        lambda: rules.purchase_problems(contract=multi, account=None, product_code="no_such_product"),
+        lambda: rules.cancel_problems(contract=multi, account=None, product_code="no_such_product"),
+        lambda: rules.reapplication_fee_due(contract=multi, product_code="no_such_product"),
         lambda: selectors.product_state(contract=multi, account=None, product_code="no_such_product"),
     ):
         with pytest.raises(UnknownProduct) as caught:
             call()
-        assert isinstance(caught.value, SubscriptionError)
+        assert isinstance(caught.value, Refused)
         assert caught.value.errors == {"__all__": ["指定されたサービスは存在しません。"]}
     assert state_counts() == before
 
@@ -125,7 +114,7 @@ def test_a_contract_product_refuses_an_account_id(multi):
 
 def test_an_account_product_needs_an_account_id(multi):
     refused(buy, multi, "security_360", match="アカウントIDを指定してください")
-    assert services.purchase_problems(contract=multi, account=None, product_code="security_360")
+    assert rules.purchase_problems(contract=multi, account=None, product_code="security_360")
 
 
 def test_another_contracts_account_id_is_refused(multi):
@@ -139,7 +128,7 @@ def test_another_contracts_account_id_is_refused(multi):
 
 def test_a_retired_account_id_is_refused(multi):
     account = acct("arteri-an-002")
-    account_services.account_retire(account=account, actor=ACTOR)
+    lifecycle.account_delete(account=account, actor=ACTOR)
     refused(buy, multi, "security_360", account, match="ご契約に登録されていません")
 
 
@@ -188,7 +177,10 @@ def test_a_user_id_may_apply_for_the_warranty_but_not_remote_support(multi):
 def test_the_warranty_is_offered_to_spaaqs_only(multi, ucom):
     for code in ("warranty_basic", "warranty_addon"):
         refused(buy, ucom, code, match="ご契約のプランではお申し込みいただけません")
-    assert buy(multi, "warranty_basic").contract == multi
+    assert rules.purchase_problems(contract=multi, account=None, product_code="warranty_basic") == []
+    bought = buy(multi, "warranty_basic")
+    assert (bought.product.code, bought.contract_id) == ("warranty_basic", multi.pk)
+    assert live(multi, "warranty_basic") == 1 and live(ucom, "warranty_basic") == 0
 
 
 def test_mail_products_follow_the_plan_group(multi, demo):
@@ -196,11 +188,16 @@ def test_mail_products_follow_the_plan_group(multi, demo):
     refused(buy, multi, "mail_web_space", match="ご契約のプランではお申し込みいただけません")
     refused(buy, lan, "mail_pack", match="ご契約のプランではお申し込みいただけません")
     buy(multi, "mail_pack")
+    assert live(multi, "mail_pack") == 1 and live(lan, "mail_pack") == 0
 
 
 def test_remote_support_is_offered_to_both_brands(multi, ucom):
-    buy(ucom, "remote_support")
-    buy(multi, "remote_support")
+    assert multi.brand.code != ucom.brand.code
+    for contract in (ucom, multi):
+        assert rules.purchase_problems(contract=contract, account=None, product_code="remote_support") == []
+        bought = buy(contract, "remote_support")
+        assert bought.product.code == "remote_support" and bought.contract_id == contract.pk
+        assert live(contract, "remote_support") == 1
 
 
 def test_the_add_on_needs_the_live_basic_service(multi):
@@ -222,7 +219,10 @@ def test_the_add_on_cannot_be_cancelled_alone(multi):
     buy(multi, "warranty_addon")
     refused(cancel, multi, "warranty_addon", match="単独で解約できません")
     assert live(multi, "warranty_addon") == 1 and live(multi, "warranty_basic") == 1
-    assert services.cancel_problems(contract=multi, account=None, product_code="warranty_addon")
+    assert rules.cancel_problems(contract=multi, account=None, product_code="warranty_addon") == [
+        "「UCOM光 あんしん機器保証 追加オプションサービス」は単独で解約できません。"
+        "「UCOM光 あんしん機器保証 基本サービス」を解約すると、同時に解約されます。"
+    ]
 
 
 def test_the_mail_pack_cannot_be_cancelled_online(multi):
@@ -301,13 +301,13 @@ def test_mail_and_web_space_may_be_held_several_times(demo):
 def test_re_purchase_after_cancel_costs_3000_for_remote_support_only(multi):
     account = acct("arteri-an-002")
     for code, who in (("remote_support", None), ("warranty_basic", None), ("security_360", account)):
-        assert services.reapplication_fee_due(contract=multi, product_code=code) == 0
+        assert rules.reapplication_fee_due(contract=multi, product_code=code) == 0
         first = buy(multi, code, who)
         assert selectors.reapplication_fee_charged(first) == 0
         cancel(multi, code, who)
         again = buy(multi, code, who)
         expected = 3000 if code == "remote_support" else 0
-        assert services.reapplication_fee_due(contract=multi, product_code=code) == expected
+        assert rules.reapplication_fee_due(contract=multi, product_code=code) == expected
         assert selectors.reapplication_fee_charged(again) == expected
         assert again.pk != first.pk and live(multi, code) == 1
     fees = {
@@ -320,8 +320,8 @@ def test_re_purchase_after_cancel_costs_3000_for_remote_support_only(multi):
 def test_the_fee_is_per_contract(multi, ucom):
     buy(ucom, "remote_support")
     cancel(ucom, "remote_support")
-    assert services.reapplication_fee_due(contract=ucom, product_code="remote_support") == 3000
-    assert services.reapplication_fee_due(contract=multi, product_code="remote_support") == 0
+    assert rules.reapplication_fee_due(contract=ucom, product_code="remote_support") == 3000
+    assert rules.reapplication_fee_due(contract=multi, product_code="remote_support") == 0
 
 
 # --- cancel of what is not held ---------------------------------------------------------------
@@ -384,22 +384,16 @@ def test_a_pin_collision_draws_another_pin(multi, monkeypatch):
     account = acct("arteri-an-002")
     taken = buy(multi, "security_360", account).licence.pin
     draws = iter([taken, taken, "ABCD-EFGH-JKMN-PQRS"])
-    monkeypatch.setattr(services, "new_pin", lambda: next(draws))
+    monkeypatch.setattr(licences, "new_pin", lambda: next(draws))
     assert buy(multi, "security_basic", account).licence.pin == "ABCD-EFGH-JKMN-PQRS"
 
 
 def test_new_pins_use_the_unambiguous_alphabet():
-    pins = {services.new_pin() for _ in range(200)}
+    pins = {licences.new_pin() for _ in range(200)}
     assert len(pins) == 200 and all(PIN_RE.fullmatch(p) for p in pins)
 
 
 # --- the retire hook --------------------------------------------------------------------------
-
-
-def test_the_app_registers_the_retire_hook_at_start_up():
-    account_services.RETIRE_HOOKS.clear()
-    apps.get_app_config("subscriptions").ready()
-    assert list(account_services.RETIRE_HOOKS) == [services.cancel_account_subscriptions]
 
 
 def test_deleting_an_account_id_cancels_its_options_and_revokes_its_pins(multi):
@@ -408,7 +402,7 @@ def test_deleting_an_account_id_cancels_its_options_and_revokes_its_pins(multi):
         subs = [buy(multi, code, account) for code in ("security_360", "kids_filter")]
         contract_level = buy(multi, "remote_support")
     with time_machine.travel(dt.datetime(2015, 5, 20, 10, 0, tzinfo=clock.TOKYO), tick=False):
-        account_services.account_retire(account=account, actor=ACTOR)
+        lifecycle.account_delete(account=account, actor=ACTOR)
     for sub in subs:
         sub.refresh_from_db()
         assert sub.cancelled_on == dt.date(2015, 5, 20)
@@ -421,18 +415,20 @@ def test_deleting_an_account_id_cancels_its_options_and_revokes_its_pins(multi):
     assert AccountId.objects.get(pk=account.pk).retired_at is not None
 
 
-def test_a_failing_later_hook_rolls_the_cancellations_back(multi):
+def test_a_failure_after_the_cancellations_rolls_them_back(multi, monkeypatch):
     account = acct("arteri-an-002")
     sub = buy(multi, "security_360", account)
+    real = lifecycle.account_subscriptions_end
 
-    def broken(account, actor):
-        assert Subscription.objects.get(pk=sub.pk).cancelled_on is not None  # ours ran first
-        raise RuntimeError("mail deletion failed")
+    def then_broken(*, account, actor):
+        real(account=account, actor=actor)
+        assert Subscription.objects.get(pk=sub.pk).cancelled_on is not None  # the options ended first
+        raise RuntimeError("mail deletion failed")  # a later part of the deletion
 
-    account_services.register_retire_hook(broken)
+    monkeypatch.setattr(lifecycle, "account_subscriptions_end", then_broken)
     audits = AuditEntry.objects.count()
     with pytest.raises(RuntimeError):
-        account_services.account_retire(account=account, actor=ACTOR)
+        lifecycle.account_delete(account=account, actor=ACTOR)
     sub.refresh_from_db()
     assert sub.cancelled_on is None
     assert SecurityLicence.objects.get(subscription=sub).revoked_at is None
@@ -441,7 +437,7 @@ def test_a_failing_later_hook_rolls_the_cancellations_back(multi):
 
 
 def test_deleting_an_id_without_options_is_fine(multi):
-    account_services.account_retire(account=acct("arteri-an-003"), actor=ACTOR)
+    lifecycle.account_delete(account=acct("arteri-an-003"), actor=ACTOR)
     assert not AuditEntry.objects.filter(action="subscription_cancel").exists()
 
 
@@ -480,7 +476,7 @@ def test_without_a_contact_address_nothing_is_mailed(ucom):
     buy(ucom, "remote_support")
     cancel(ucom, "remote_support")
     assert OutboxMail.objects.count() == 0
-    assert services.mail_recipient(contract=ucom, account=None, product_code="remote_support") == ""
+    assert notices.mail_recipient(contract=ucom, account=None, product_code="remote_support") == ""
     assert AuditEntry.objects.filter(action__startswith="subscription_").count() == 2
 
 
@@ -645,7 +641,7 @@ def test_twenty_racing_purchases_give_one_subscription(demo):
 
     results = race(20, lambda i: buy(contract, "remote_support"))
     bought = [r for r in results if isinstance(r, Subscription)]
-    refusals = [r for r in results if isinstance(r, SubscriptionError)]
+    refusals = [r for r in results if isinstance(r, Refused)]
     assert len(bought) == 1 and len(refusals) == 19, results
     assert live(contract, "remote_support") == 1
     assert AuditEntry.objects.filter(action="subscription_purchase").count() == 1
@@ -683,11 +679,11 @@ def test_a_purchase_racing_the_ids_deletion_never_leaves_a_live_option(demo):
 
     def work(i: int) -> object:
         if i == 0:
-            return account_services.account_retire(account=account, actor=ACTOR)
+            return lifecycle.account_delete(account=account, actor=ACTOR)
         return buy(contract, SECURITY[i % 4], account)
 
     results = race(9, work)
-    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, SubscriptionError)]
+    unexpected = [r for r in results if isinstance(r, Exception) and not isinstance(r, Refused)]
     assert not unexpected, results
     assert AccountId.objects.get(pk=account.pk).retired_at is not None
     assert not Subscription.objects.filter(account=account, cancelled_on__isnull=True).exists()

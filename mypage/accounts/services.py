@@ -1,56 +1,34 @@
-"""Account IDs: create, change, change the password, delete (retire) — SPEC §4, manual §8–§10.
+"""Account IDs: create, change, change the password, retire — SPEC §4, manual §8–§10.
 
 Every rule is enforced here, whatever the caller: the ID format, uniqueness forever (retired IDs
 included), the plan's limit under concurrent requests, what a user ID may change of itself, the
 password policy (a ``PreparedPassword`` only comes out of the policy check), and the audit entry.
-Errors are ``AccountError`` with a message per form field.
+The field rules themselves are ``accounts.rules``; a refusal is ``core.errors.Refused`` with
+messages per form field. Deleting an ID with everything it holds is ``lifecycle.account_delete``,
+which calls ``account_retire`` here.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
+from mypage.audit.models import ActorKind, AuditAction
 from mypage.audit.services import Actor, audit_change
 from mypage.contracts.models import Contract
-from mypage.contracts.services import contact_address, notice_time
+from mypage.contracts.services import password_notice
 from mypage.core import clock
-from mypage.notifications.services import mail_enqueue
+from mypage.core.errors import Refused
 from mypage.principals.models import PasswordHistory, Principal, PrincipalKind, login_key
 from mypage.principals.passwords import password_avoid_list, password_mask, password_validate
 from mypage.principals.sessions import principal_sessions_end
 
-from .models import AccountId, Permission
-from .permissions import Role
-
-ID_MIN, ID_MAX = 3, 20
-# A letter first; letters, digits and - _ . after it; never two symbols in a row; no symbol last.
-ACCOUNT_ID_RE = re.compile(r"[a-z](?:[a-z0-9]|[-_.](?=[a-z0-9]))*")
-NAME_MAX = 40
-NAME_EXTRA = set(" \u3000・-.")  # besides letters, marks and digits: spaces, 中黒, hyphen, dot
-KANA_RE = re.compile(r"[\u30a1-\u30f6\u30fc\u30fb\u3000 ]+")  # full-width katakana, ー, ・, spaces
-HALF_WIDTH_KANA_RE = re.compile(r"[\uff61-\uff9f]")
-
-NAME_FIELDS = ("family_name", "given_name", "username")
-KANA_FIELDS = ("family_name_kana", "given_name_kana")
-PROFILE_FIELDS = (*NAME_FIELDS, *KANA_FIELDS)
-
-
-class AccountError(Exception):
-    """Input refused: ``errors`` maps a form field (or ``__all__``) to its messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
+from . import rules
+from .models import AccountId
 
 
 @dataclass(frozen=True)
@@ -61,103 +39,31 @@ class PreparedPassword:
     hash: str
     mask: str
 
-    def as_dict(self) -> dict[str, str]:
-        return {"hash": self.hash, "mask": self.mask}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, str]) -> PreparedPassword:
-        return cls(hash=data["hash"], mask=data["mask"])
-
 
 def password_prepare(
-    password: str, *, identifiers: list[str], contract: Contract, principal: Principal | None = None
+    password: str,
+    *,
+    identifiers: list[str],
+    contract: Contract,
+    principal: Principal | None = None,
+    field: str = "password",
 ) -> PreparedPassword:
-    """Check ``password`` against SPEC §4 (raises ``django.core.exceptions.ValidationError``) and
-    hash it. ``identifiers``: the account ID and customer number it must not contain."""
+    """Check ``password`` against SPEC §4 and hash it; ``Refused`` (on ``field``) if the policy says
+    no. ``identifiers``: the account ID and customer number it must not contain."""
     avoid = password_avoid_list(identifiers=identifiers, brand=contract.plan.brand)
-    password_validate(password, avoid=avoid, principal=principal)
+    try:
+        password_validate(password, avoid=avoid, principal=principal)
+    except ValidationError as refused:
+        raise Refused.field(field, *refused.messages) from None
     return PreparedPassword(hash=make_password(password), mask=password_mask(password))
 
 
-# --- field rules ------------------------------------------------------------------------------
-
-
-def account_id_problems(value: str) -> list[str]:
-    if not value:
-        return [_("アカウントIDを入力してください。")]
-    if not ID_MIN <= len(value) <= ID_MAX or not ACCOUNT_ID_RE.fullmatch(value):
-        return [
-            _(
-                "アカウントIDは3〜20文字の半角英小文字・数字・記号(-_.)で、英字で始め、記号で終わらず、"
-                "記号を続けずに入力してください。"
-            )
-        ]
-    return []
-
-
-def _name_problems(value: str, *, label: str) -> list[str]:
-    if not value.strip():
-        return [_("%(label)sを入力してください。") % {"label": label}]
-    if len(value) > NAME_MAX:
-        return [_("%(label)sは%(max)d文字以内で入力してください。") % {"label": label, "max": NAME_MAX}]
-    for ch in value:
-        if ch in NAME_EXTRA:
-            continue
-        if unicodedata.category(ch)[0] not in "LMN" or HALF_WIDTH_KANA_RE.match(ch):
-            return [_("%(label)sに使用できない文字が含まれています。") % {"label": label}]
-    return []
-
-
-def _kana_problems(value: str, *, label: str) -> list[str]:
-    if not value.strip():
-        return [_("%(label)sを入力してください。") % {"label": label}]
-    if len(value) > NAME_MAX:
-        return [_("%(label)sは%(max)d文字以内で入力してください。") % {"label": label, "max": NAME_MAX}]
-    if not KANA_RE.fullmatch(value):
-        return [_("%(label)sは全角カタカナで入力してください。") % {"label": label}]
-    return []
-
-
-def _labels() -> dict[str, str]:
-    return {
-        "family_name": _("氏名 (姓)"),
-        "given_name": _("氏名 (名)"),
-        "family_name_kana": _("氏名カナ (姓カナ)"),
-        "given_name_kana": _("氏名カナ (名カナ)"),
-        "username": _("ユーザーネーム"),
-    }
-
-
-def profile_problems(values: dict[str, str]) -> dict[str, list[str]]:
-    """Messages per field for 氏名, 氏名カナ and ユーザーネーム (only the fields given)."""
-    labels = _labels()
-    errors: dict[str, list[str]] = {}
-    for name, value in values.items():
-        if name in NAME_FIELDS:
-            problems = _name_problems(value, label=labels[name])
-        elif name in KANA_FIELDS:
-            problems = _kana_problems(value, label=labels[name])
-        else:
-            continue
-        if problems:
-            errors[name] = problems
-    return errors
-
-
-def permission_problems(value: str) -> list[str]:
-    return [] if value in Permission.values else [_("アカウント権限種別を選択してください。")]
-
-
-def _raise_if(errors: dict[str, list[str]]) -> None:
+def _refuse_if(errors: dict[str, list[str]]) -> None:
     if errors:
-        raise AccountError(errors)
+        raise Refused(errors)
 
 
 # --- create -----------------------------------------------------------------------------------
-
-ID_TAKEN = gettext_noop(
-    "このアカウントIDは使用できません。既に登録されているか、過去に登録されていたIDです。"
-)
 
 
 def account_id_available(account_id: str) -> bool:
@@ -167,6 +73,15 @@ def account_id_available(account_id: str) -> bool:
 
 def account_limit_reached(contract: Contract) -> bool:
     return AccountId.live.filter(contract=contract).count() >= contract.plan.account_id_limit
+
+
+def account_create_problems(*, contract: Contract, account_id: str) -> dict[str, list[str]]:
+    """What refuses a new ID now, before its confirm screen: the plan's limit, a taken name."""
+    if account_limit_reached(contract):
+        return {"__all__": [rules.limit_message(contract.plan.account_id_limit)]}
+    if not account_id_available(account_id):
+        return {"account_id": [_(rules.ID_TAKEN)]}
+    return {}
 
 
 def account_create(
@@ -183,25 +98,15 @@ def account_create(
     The contract row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL), so concurrent
     creations for one contract count the live IDs one after another and the plan's limit holds.
     """
-    errors = profile_problems({f: profile.get(f, "") for f in PROFILE_FIELDS})
-    if problems := account_id_problems(account_id):
+    errors = rules.profile_problems({f: profile.get(f, "") for f in rules.PROFILE_FIELDS})
+    if problems := rules.account_id_problems(account_id):
         errors["account_id"] = problems
-    if problems := permission_problems(permission):
+    if problems := rules.permission_problems(permission):
         errors["permission"] = problems
-    _raise_if(errors)
+    _refuse_if(errors)
     with transaction.atomic():
         locked = Contract.objects.select_for_update().get(pk=contract.pk)
-        if AccountId.live.filter(contract=locked).count() >= contract.plan.account_id_limit:
-            raise AccountError(
-                {
-                    "__all__": [
-                        _("アカウントIDの登録可能数(%(n)d個)に達しています。")
-                        % {"n": contract.plan.account_id_limit}
-                    ]
-                }
-            )
-        if not account_id_available(account_id):
-            raise AccountError({"account_id": [_(ID_TAKEN)]})
+        _refuse_if(account_create_problems(contract=locked, account_id=account_id))
         try:
             with transaction.atomic():  # a savepoint: a lost race on the name is a field error
                 principal = Principal.objects.create(
@@ -215,12 +120,12 @@ def account_create(
                     principal=principal,
                     permission=permission,
                     issued_on=clock.today(),
-                    **{f: profile[f] for f in PROFILE_FIELDS},
+                    **{f: profile[f] for f in rules.PROFILE_FIELDS},
                 )
         except IntegrityError:
-            raise AccountError({"account_id": [_(ID_TAKEN)]}) from None
+            raise Refused.field("account_id", _(rules.ID_TAKEN)) from None
         PasswordHistory.objects.create(principal=principal, password_hash=password.hash)
-        audit_change(actor, "account_create", target=account_id, details={"permission": permission})
+        audit_change(actor, AuditAction.ACCOUNT_CREATE, target=account_id, details={"permission": permission})
     return account
 
 
@@ -231,22 +136,21 @@ def account_update(
     *,
     account: AccountId,
     actor: Actor,
-    actor_role: Role,
     profile: dict[str, str],
     permission: str | None,
     password: PreparedPassword | None,
 ) -> list[str]:
     """Change an ID's names, permission and (if given) password (F-ACCT-EDIT). A user ID changes
     only its own names and password: a permission it sends is ignored. Returns the changed fields."""
-    errors = profile_problems({f: profile.get(f, "") for f in PROFILE_FIELDS})
-    if actor_role is Role.USER:
+    errors = rules.profile_problems({f: profile.get(f, "") for f in rules.PROFILE_FIELDS})
+    if actor.kind is ActorKind.USER:
         permission = None
-    if permission is not None and (problems := permission_problems(permission)):
+    if permission is not None and (problems := rules.permission_problems(permission)):
         errors["permission"] = problems
-    _raise_if(errors)
+    _refuse_if(errors)
     with transaction.atomic():
         locked = AccountId.live.select_for_update().get(pk=account.pk)
-        changed = [f for f in PROFILE_FIELDS if getattr(locked, f) != profile[f]]
+        changed = [f for f in rules.PROFILE_FIELDS if getattr(locked, f) != profile[f]]
         for f in changed:
             setattr(locked, f, profile[f])
         if permission is not None and permission != locked.permission:
@@ -259,7 +163,7 @@ def account_update(
             changed.append("password")
         audit_change(
             actor,
-            "account_update",
+            AuditAction.ACCOUNT_UPDATE,
             target=locked.account_id,
             details={
                 "fields": changed,
@@ -277,8 +181,8 @@ def account_password_change(*, account: AccountId, actor: Actor, password: Prepa
     with transaction.atomic():
         locked = AccountId.live.select_for_update().get(pk=account.pk)
         _password_store(locked.principal, password, actor)
-        audit_change(actor, "account_password_change", target=locked.account_id)
-        return _password_notice(
+        audit_change(actor, AuditAction.ACCOUNT_PASSWORD_CHANGE, target=locked.account_id)
+        return password_notice(
             "account_password_changed",
             locked.contract,
             account_id=locked.account_id,
@@ -301,62 +205,31 @@ def customer_password_change(*, contract: Contract, actor: Actor, password: Prep
     with transaction.atomic():
         principal = Principal.objects.select_for_update().get(pk=contract.principal_id)
         _password_store(principal, password, actor)
-        audit_change(actor, "customer_password_change", target=contract.customer_number)
-        return _password_notice("customer_password_changed", contract)
+        audit_change(actor, AuditAction.CUSTOMER_PASSWORD_CHANGE, target=contract.customer_number)
+        return password_notice("customer_password_changed", contract)
 
 
 def _operator(actor: Actor, account_id: str) -> str:
     """Who changed an account ID's password, as the notice tells the holder."""
-    if actor.kind == Role.HOLDER:
+    if actor.kind is ActorKind.HOLDER:
         return _("お客様番号でのログイン")
     if actor.name == account_id:
         return _("アカウントID「%(id)s」(ご本人)でのログイン") % {"id": account_id}
-    if actor.kind == Role.ADMIN:
+    if actor.kind is ActorKind.ADMIN:
         return _("管理者権限のアカウントID「%(id)s」でのログイン") % {"id": actor.name}
     return _("サポート窓口での操作")
 
 
-def _password_notice(
-    kind: str, contract: Contract, *, operator: Callable[[], str] | None = None, **context: str
-) -> str:
-    """Queue a password-change notice to the contract's 連絡用メールアドレス, if it has one. It
-    never holds the password: the templates get the holder's name, the time and ``context``."""
-    address = contact_address(contract)
-    if address:
-        with translation.override("ja"):  # the mail is Japanese whatever the page's language
-            mail_enqueue(
-                kind=kind,
-                to=address,
-                brand=contract.brand,
-                contract=contract,
-                context={
-                    "holder_name": contract.holder_name,
-                    "changed_at": notice_time(),
-                    **({"operator": operator()} if operator else {}),
-                    **context,
-                },
-            )
-    return address
+# --- retire -----------------------------------------------------------------------------------
 
 
-# --- delete (retire) --------------------------------------------------------------------------
-
-#: Called inside the retirement's transaction with (account, actor): later features cancel the
-#: ID's options and mail here (SPEC §4 F-ACCT-DELETE). Register in an AppConfig.ready().
-RETIRE_HOOKS: list[Callable[[AccountId, Actor], Any]] = []
-
-
-def register_retire_hook(hook: Callable[[AccountId, Actor], Any]) -> None:
-    if hook not in RETIRE_HOOKS:
-        RETIRE_HOOKS.append(hook)
-
-
-def account_retire(*, account: AccountId, actor: Actor) -> None:
-    """Delete an account ID (F-ACCT-DELETE): it is retired, never removed, so its name stays taken
-    forever; its login is disabled, its sessions end, and every retire hook runs — all in one
-    transaction. The ID a principal is logged in as cannot be deleted from its own session."""
+def account_retire(*, account: AccountId, actor: Actor) -> AccountId:
+    """Retire an account ID (its part of F-ACCT-DELETE): it is never removed, so its name stays
+    taken forever; its login is disabled and its sessions end. Returns the ID, locked, for the
+    caller's transaction: ``lifecycle.account_delete`` ends what the ID holds in the same one. The
+    ID a principal is logged in as cannot be deleted from its own session."""
     if actor.principal_id is not None and actor.principal_id == account.principal_id:
-        raise AccountError({"__all__": [_("ログイン中のアカウントIDは削除できません。")]})
+        raise Refused.page(_("ログイン中のアカウントIDは削除できません。"))
     with transaction.atomic():
         locked = AccountId.live.select_for_update().get(pk=account.pk)
         locked.retired_at = clock.now()
@@ -365,6 +238,5 @@ def account_retire(*, account: AccountId, actor: Actor) -> None:
         principal.is_active = False
         principal.save(update_fields=["is_active"])
         principal_sessions_end(principal)
-        for hook in RETIRE_HOOKS:
-            hook(locked, actor)
-        audit_change(actor, "account_retire", target=locked.account_id)
+        audit_change(actor, AuditAction.ACCOUNT_RETIRE, target=locked.account_id)
+    return locked

@@ -30,13 +30,44 @@ class AppendOnlyModel(models.Model):
         raise AppendOnlyError(f"{type(self).__name__} rows cannot be deleted")
 
 
+class ActorKind(models.TextChoices):
+    """Who acted (DESIGN rule 16). The three customer kinds are the roles of the permission table
+    (SPEC §2); staff act with their own permissions; ``system`` is the application itself (a
+    cascade such as the options cancelled with a deleted account ID, a scheduled job)."""
+
+    HOLDER = "holder", _("契約者 (お客様番号)")
+    ADMIN = "admin", _("管理者権限のアカウントID")
+    USER = "user", _("ユーザー権限のアカウントID")
+    STAFF = "staff", _("スタッフ")
+    SYSTEM = "system", _("システム")
+
+
+#: The kinds that are a customer's role in the permission table (SPEC §2).
+CUSTOMER_KINDS = frozenset({ActorKind.HOLDER, ActorKind.ADMIN, ActorKind.USER})
+
+
+class AuditAction(models.TextChoices):
+    """What happened: every entry's ``action`` is one of these (queryable by type)."""
+
+    ACCOUNT_CREATE = "account_create", _("アカウントID登録")
+    ACCOUNT_UPDATE = "account_update", _("アカウントID変更")
+    ACCOUNT_PASSWORD_CHANGE = "account_password_change", _("アカウントIDパスワード変更")
+    ACCOUNT_RETIRE = "account_retire", _("アカウントID削除")
+    CUSTOMER_PASSWORD_CHANGE = "customer_password_change", _("お客様番号パスワード変更")
+    CONTRACT_PROFILE_UPDATE = "contract_profile_update", _("お客様情報変更")
+    SUBSCRIPTION_PURCHASE = "subscription_purchase", _("オプション購入")
+    SUBSCRIPTION_CANCEL = "subscription_cancel", _("オプション解約")
+    STEP_UP = "step_up", _("お客様番号による再認証")
+    OUTBOX_MAIL_REQUEUE = "outbox_mail_requeue", _("通知メール再送")
+
+
 class AuditEntry(AppendOnlyModel):
     at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
-    actor_kind = models.CharField(_("操作者の種別"), max_length=10)
+    actor_kind = models.CharField(_("操作者の種別"), max_length=10, choices=ActorKind.choices)
     actor = models.CharField(_("操作者"), max_length=40, help_text=_("お客様番号・アカウントID・スタッフ名"))
     customer_number = models.CharField(_("お客様番号"), max_length=14, blank=True, db_index=True)
     ip = models.GenericIPAddressField(_("IPアドレス"), null=True, blank=True)
-    action = models.CharField(_("操作"), max_length=60)
+    action = models.CharField(_("操作"), max_length=60, choices=AuditAction.choices)
     target = models.CharField(_("対象"), max_length=100, blank=True)
     details = models.JSONField(_("内容"), default=dict, blank=True)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 
@@ -173,7 +173,8 @@ class ViewLine:
 
 @dataclass(frozen=True)
 class StatementView:
-    """A statement as shown: issued (from the database) or a preview (from the engine)."""
+    """A statement as shown: issued (from the database) or a preview (from the engine). The
+    renderers (``billing.render``) and the F-BILL-VIEW pages read this, never the rows."""
 
     customer_number: str
     month: engine.Month
@@ -184,26 +185,6 @@ class StatementView:
     tax_percent: int
     status: Status
     issued_at: dt.datetime | None
-
-    def as_json(self) -> dict[str, Any]:
-        """Exactly the keys of SPEC §7 (``manage.py statement --json``)."""
-        return {
-            "customer_number": self.customer_number,
-            "month": str(self.month),
-            "lines": [
-                {
-                    "product_code": line.product_code,
-                    "product_name": line.product_name,
-                    "account_id": line.account_id,
-                    "amount": line.amount,
-                }
-                for line in self.lines
-            ],
-            "subtotal": self.subtotal,
-            "tax": self.tax,
-            "total": self.total,
-            "status": self.status,
-        }
 
 
 class NoStatementError(LookupError):
@@ -250,3 +231,41 @@ def statement_view(*, contract: Contract, month: engine.Month) -> StatementView:
         status="preview",
         issued_at=None,
     )
+
+
+# --- the months list of F-BILL-VIEW ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    month: engine.Month
+    total: int
+    issued_at: dt.datetime | None  # None: not closed yet (確定前)
+
+    @property
+    def preview(self) -> bool:
+        return self.issued_at is None
+
+
+def statement_month_rows(*, contract: Contract) -> list[MonthRow]:
+    """The rows of 月額請求明細照会's months list, newest first: the months not closed yet (the open
+    month, and the month just ended until its close has run) as previews, then every issued
+    statement (one query for the issued ones)."""
+    issued = [
+        MonthRow(engine.Month.of(day), total, issued_at)
+        for day, total, issued_at in Statement.objects.filter(contract=contract)
+        .order_by("-month")
+        .values_list("month", "total", "issued_at")
+    ]
+    issued_months = {row.month for row in issued}
+    current = engine.Month.of(clock.today())
+    previews = []
+    for month in (current, current + -1):
+        if month in issued_months:
+            continue
+        try:
+            view = statement_view(contract=contract, month=month)
+        except NoStatementError:
+            continue  # the contract did not exist yet in that month
+        previews.append(MonthRow(month, view.total, None))
+    return previews + issued

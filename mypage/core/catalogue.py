@@ -29,6 +29,14 @@ class CatalogueItem:
     adds_mail: int = 0
     adds_web_space: int = 0
     adds_storage: int = 0
+    billing_rule: str = "standard"  # core.models.BillingRule
+    reapplication_fee: int = 0  # 事務手数料 of a purchase after a cancellation (リモートサポート)
+    requires_code: str | None = None  # the basic service an add-on needs
+
+    @property
+    def has_exemption_period(self) -> bool:
+        """免責期間: the month of purchase and the next are free (SPEC §7 rule 2)."""
+        return self.billing_rule == "exemption"
 
     def offered_to(self, plan: Plan) -> bool:
         """Is this product sold to contracts of ``plan`` (SPEC §6: brand and plan-group rules)?"""
@@ -42,7 +50,7 @@ _cache: dict[str, object] = {}
 
 def _load() -> dict[str, CatalogueItem]:
     items = {}
-    for p in Product.objects.prefetch_related("brands"):
+    for p in Product.objects.select_related("requires").prefetch_related("brands"):
         items[p.code] = CatalogueItem(
             pk=p.pk,
             code=p.code,
@@ -55,6 +63,9 @@ def _load() -> dict[str, CatalogueItem]:
             adds_mail=p.adds_mail,
             adds_web_space=p.adds_web_space,
             adds_storage=p.adds_storage,
+            billing_rule=p.billing_rule,
+            reapplication_fee=p.reapplication_fee,
+            requires_code=p.requires.code if p.requires else None,
         )
     return items
 

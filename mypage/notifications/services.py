@@ -23,6 +23,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.template import Context, engines
 
+from mypage.audit.models import AuditAction
 from mypage.audit.services import Actor, audit_change
 from mypage.core import clock
 
@@ -204,7 +205,7 @@ def mail_requeue(*, mail_ids: Iterable[int], actor: Actor | None = None) -> int:
             if actor is not None:
                 audit_change(
                     actor,
-                    "outbox_mail_requeue",
+                    AuditAction.OUTBOX_MAIL_REQUEUE,
                     target=f"outbox_mail:{mail.pk}",
                     details={"kind": mail.kind, "last_error": mail.last_error},
                 )

@@ -25,7 +25,10 @@ from django.urls import reverse
 
 from mypage.accounts.permissions import Feature, Verdict
 from mypage.accounts.selectors import Viewer, account_in_scope, live_account_count, viewer_for
+from mypage.audit.models import ActorKind
+from mypage.audit.services import Actor
 from mypage.core import clock
+from mypage.core.client import client_ip
 
 SESSION_STEP_UP_AT = "mypage_step_up_at"
 
@@ -43,6 +46,18 @@ def current_viewer(request: HttpRequest) -> Viewer | None:
         cached = viewer_for(request.user)
         request._mypage_viewer = cached  # type: ignore[attr-defined]
     return cached
+
+
+def actor_for(request: HttpRequest, viewer: Viewer) -> Actor:
+    """Who acts in this request, as the services and the audit log want it."""
+    return Actor(
+        kind=ActorKind(viewer.role.value),
+        name=viewer.login_name,
+        customer_number=viewer.contract.customer_number,
+        ip=client_ip(request),
+        principal_id=viewer.principal.pk,
+        session_key=request.session.session_key,
+    )
 
 
 def step_up_is_valid(request: HttpRequest) -> bool:

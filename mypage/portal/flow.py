@@ -1,30 +1,54 @@
 """The three-step pattern of SPEC §11 — input → confirm (確認) → complete (完了) — once, for every
 procedure of the portal.
 
-A procedure is a subclass of ``Procedure`` that says what its form is, what the confirm screen
-shows, and which service ``commit`` calls. ``Procedure.urls()`` gives its three URLs:
+A procedure says four things: its form, its payload (a frozen dataclass: what the confirm screen
+shows and the service needs), its confirm rows, and the one service call ``commit`` makes::
+
+    class CustomerPassword(FormProcedure[PasswordChangeForm, NewPassword, PasswordChanged]):
+        name, feature, title = "customer_password", Feature.CUSTOMER_PASSWORD, _("…")
+        form_class = PasswordChangeForm
+
+        def prepare(self, step, form) -> NewPassword: ...        # checked input → payload
+        def confirm_rows(self, step, payload) -> list[Row]: ...   # what will be done
+        def commit(self, step, payload) -> PasswordChanged: ...   # one service call
+
+``FormProcedure.urls(prefix)`` gives its three URLs, each a ``portal_view`` of its feature:
 
     ""                       input        GET: the form; POST 次へ進む: check, keep, → confirm
-    "confirm/"               confirm      GET: what will be done; POST 戻る → input, POST 登録 → commit
+    "confirm/"               confirm      GET: what will be done; POST 戻る → input, POST 確定 → commit
     "complete/<token>/"      complete     GET: what was done (a reload changes nothing)
 
-A procedure without input (``form_class = None``: a deletion) starts at its confirm screen.
+A ``ConfirmOnlyProcedure`` (a deletion) has no input: its first URL is its confirm screen.
 
 What makes it safe:
-- The input checked at 次へ進む is kept in the session (server side), with a fresh one-time token.
-  The confirm screen renders from there and writes nothing; its form carries only the token. A
-  password is kept only as its Argon2id hash and its 3-character mask.
+- The input checked at 次へ進む is kept in the session (server side) as the payload, with a fresh
+  one-time token. The confirm screen renders from there and writes nothing; its form carries only
+  the token. A password is kept only as its Argon2id hash and its 3-character mask.
 - The final POST runs ``commit`` through ``mypage.core.once.run_once``: the token is inserted in
   the same transaction as the change, so a double click, a reload or a back-button resubmit
   changes nothing a second time and lands on the first one's complete screen (Post/Redirect/Get).
+- **``commit`` touches only the database.** It runs inside the token's transaction, which holds
+  the locks the service takes (the contract's row): a call to another system there would hold
+  them for a network round trip and could not be rolled back. The flow runs it inside
+  ``core.outside.database_only``, which refuses any socket the process tries to open; outside
+  systems are reached through a durable job the service enqueues (``core.jobs``).
+- The complete screen shows the confirm rows as they were computed inside the change's
+  transaction, just before the change (a procedure may show what the change did instead, through
+  ``complete_rows``); they are stored with the token, so a reload shows the same.
 - Every step is a ``portal_view`` of the procedure's feature: the permission matrix and the
   account-ID scope (404 for another contract's or, for a user ID, another ID) apply to each.
+- A refusal is ``core.errors.Refused`` (from ``prepare`` or from the service in ``commit``): the
+  input screen shows it again with the messages beside their fields; nothing changed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import re
 import secrets
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -33,124 +57,188 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from mypage.accounts.models import AccountId
 from mypage.accounts.permissions import Feature
 from mypage.accounts.selectors import Viewer
-from mypage.accounts.services import AccountError
 from mypage.audit.services import Actor
+from mypage.contracts.models import Contract
 from mypage.core import clock
+from mypage.core.errors import PAGE, Refused
 from mypage.core.once import TokenUsedByOther, completion_for, run_once
+from mypage.core.outside import database_only
 
-from .access import portal_view
-from .client import client_ip
+from .access import actor_for, portal_view
+from .views import page
 
 SESSION_FLOWS = "mypage_flows"
 DRAFT_LIFETIME_SECONDS = 30 * 60
-
-
-def actor_for(request: HttpRequest, viewer: Viewer) -> Actor:
-    return Actor(
-        kind=str(viewer.role),
-        name=viewer.login_name,
-        customer_number=viewer.contract.customer_number,
-        ip=client_ip(request),
-        principal_id=viewer.principal.pk,
-        session_key=request.session.session_key,
-    )
-
 
 # What ``secrets.token_urlsafe`` makes; anything else in a token field is refused before any
 # comparison or query (a non-ASCII value breaks compare_digest, a NUL breaks PostgreSQL).
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-@dataclass
-class Draft:
+# --- what procedures exchange with the flow ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a confirm or complete screen. ``changed``: marked 「変更」 (or 「削除」 when the
+    new value is empty), as お客様情報変更 marks what it changes."""
+
+    label: str
+    value: str
+    changed: bool = False
+
+
+def row(label: str | Promise, value: object, *, changed: bool = False) -> Row:
+    return Row(str(label), "" if value is None else str(value), changed)
+
+
+@dataclass(frozen=True)
+class Nothing:
+    """The payload of a procedure without input, or the result of one whose complete screen
+    shows only its rows."""
+
+
+@dataclass(frozen=True)
+class Draft[P]:
     token: str
     values: dict[str, Any]  # what the input screen shows again on 戻る (never a password)
-    payload: dict[str, Any]  # what commit needs (a password only as hash + mask)
+    payload: P
 
 
-class Invalid(Exception):
-    """Raised by ``Procedure.prepare``/``commit``: messages per field (``__all__`` for the form)."""
+@dataclass(frozen=True)
+class Step:
+    """One request to a step of a procedure: who asks, about which account ID (if the URL names
+    one), and the kept input (at the confirm and complete steps)."""
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
+    request: HttpRequest
+    viewer: Viewer
+    account: AccountId | None = None
+    draft: Draft[Any] | None = None
+
+    @property
+    def contract(self) -> Contract:
+        return self.viewer.contract
+
+    @property
+    def target(self) -> AccountId:
+        """The account ID the URL names (account-scoped procedures always have one)."""
+        assert self.account is not None, "an account-scoped procedure without an account ID"
+        return self.account
+
+    @property
+    def actor(self) -> Actor:
+        return actor_for(self.request, self.viewer)
 
 
-class Procedure:
+# --- payloads and results in the session and the completion record (JSON) --------------------
+
+
+def _dump(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_dump(v) for v in value]
+    return value
+
+
+def _load(kind: Any, data: Any) -> Any:
+    """``data`` (from ``_dump``) as ``kind``: dataclasses, enums, tuples and ``X | None`` of them."""
+    if data is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        (inner,) = [a for a in typing.get_args(kind) if a is not type(None)]
+        return _load(inner, data)
+    if origin is tuple:
+        args = typing.get_args(kind)
+        return tuple(_load(args[0], v) for v in data)
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        hints = typing.get_type_hints(kind)
+        return kind(**{f.name: _load(hints[f.name], data[f.name]) for f in dataclasses.fields(kind)})
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(data)
+    return data
+
+
+# --- the procedures -----------------------------------------------------------------------------
+
+
+class Procedure[P, R]:
+    """What every procedure has; see ``FormProcedure`` and ``ConfirmOnlyProcedure``."""
+
     name: ClassVar[str]  # unique: session key, completion record, URL names
     feature: ClassVar[Feature]
-    title: ClassVar[Any]  # the screen's name, e.g. 「アカウントID登録／変更」
-    form_class: ClassVar[type[forms.Form] | None] = None
-    commit_label: ClassVar[Any] = "登録"
-    input_template: ClassVar[str] = "portal/flow_input.html"
+    title: ClassVar[str | Promise]  # the screen's name, e.g. 「アカウントID登録／変更」
+    commit_label: ClassVar[str | Promise] = "登録"
     confirm_template: ClassVar[str] = "portal/flow_confirm.html"
     complete_template: ClassVar[str] = "portal/flow_complete.html"
     # Where the complete screen lives, if not under the procedure's own prefix: a deleted ID's
     # URLs answer 404 once it is gone, so its complete screen cannot name it.
     complete_prefix: ClassVar[str | None] = None
-    home: ClassVar[str] = "portal:home"  # where an unknown complete screen sends, without its ID
+    home: ClassVar[str] = "portal:home"  # where an unknown complete screen of such a one sends
+    payload_type: ClassVar[type]  # P and R, read from the class's generic base
+    result_type: ClassVar[type]
 
-    # --- what a procedure defines ---------------------------------------------------------
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for base in types.get_original_bases(cls):
+            origin, args = typing.get_origin(base), typing.get_args(base)
+            concrete = len(args) >= 2 and all(isinstance(a, type) for a in args[-2:])
+            if isinstance(origin, type) and issubclass(origin, Procedure) and concrete:
+                cls.payload_type, cls.result_type = args[-2], args[-1]
 
-    def form(self, request: HttpRequest, viewer: Viewer, account: AccountId | None, **kw: Any) -> forms.Form:
-        assert self.form_class is not None
-        return self.form_class(**kw)
+    # --- what a procedure defines -----------------------------------------------------------
 
-    def initial(self, viewer: Viewer, account: AccountId | None) -> dict[str, Any]:
-        return {}
-
-    def prepare(
-        self, form: forms.Form, viewer: Viewer, account: AccountId | None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(values to show again on 戻る, payload for commit) from a valid form; raise Invalid."""
-        return dict(form.cleaned_data), dict(form.cleaned_data)
-
-    def confirm_rows(self, draft: Draft, viewer: Viewer, account: AccountId | None) -> list[tuple[Any, Any]]:
-        return []
-
-    def commit(
-        self,
-        request: HttpRequest,
-        actor: Actor,
-        payload: dict[str, Any],
-        viewer: Viewer,
-        account: AccountId | None,
-    ) -> dict[str, Any]:
-        """Make the change (one service call); return what the complete screen shows."""
+    def confirm_rows(self, step: Step, payload: P) -> list[Row]:
+        """What the confirm screen shows (and, by default, the complete screen)."""
         raise NotImplementedError
 
-    def after_commit(self, request: HttpRequest, viewer: Viewer, result: dict[str, Any]) -> None:
+    def commit(self, step: Step, payload: P) -> R:
+        """Make the change: one service call, database only (see the module's docstring)."""
+        raise NotImplementedError
+
+    def complete_rows(self, step: Step, payload: P, result: R, shown: list[Row]) -> list[Row]:
+        """The complete screen's rows: by default the confirm rows ``shown``, computed just before
+        the change in its transaction; override to show what the change did (a fee charged)."""
+        return shown
+
+    def after_commit(self, step: Step, result: R) -> None:
         """Session bookkeeping after a fresh commit (e.g. keep this session after a password change)."""
 
-    def context(self, viewer: Viewer, account: AccountId | None) -> dict[str, Any]:
+    def context(self, step: Step) -> dict[str, Any]:
         """Extra context of every step (notes, the ID being changed…)."""
         return {}
 
-    # --- the machinery ----------------------------------------------------------------------
+    # --- the machinery ------------------------------------------------------------------------
 
     def _key(self, account: AccountId | None) -> str:
         return f"{self.name}:{account.account_id if account else ''}"
 
-    def _draft(self, request: HttpRequest, account: AccountId | None) -> Draft | None:
+    def _draft(self, request: HttpRequest, account: AccountId | None) -> Draft[P] | None:
         raw = request.session.get(SESSION_FLOWS, {}).get(self._key(account))
         if not raw or clock.now().timestamp() - raw["at"] > DRAFT_LIFETIME_SECONDS:
             return None
-        return Draft(token=raw["token"], values=raw["values"], payload=raw["payload"])
+        return Draft(
+            token=raw["token"], values=raw["values"], payload=_load(self.payload_type, raw["payload"])
+        )
 
     def _keep(
-        self, request: HttpRequest, account: AccountId | None, values: dict[str, Any], payload: dict[str, Any]
-    ) -> Draft:
+        self, request: HttpRequest, account: AccountId | None, values: dict[str, Any], payload: P
+    ) -> Draft[P]:
         draft = Draft(token=secrets.token_urlsafe(24), values=values, payload=payload)
         flows = request.session.get(SESSION_FLOWS, {})
         flows[self._key(account)] = {
             "token": draft.token,
             "values": values,
-            "payload": payload,
+            "payload": _dump(payload),
             "at": clock.now().timestamp(),
         }
         request.session[SESSION_FLOWS] = flows
@@ -168,107 +256,58 @@ class Procedure:
             kwargs["token"] = args[0]
         return reverse(f"portal:{self.name}{step}", kwargs=kwargs)
 
-    def _render(
-        self,
-        request: HttpRequest,
-        viewer: Viewer,
-        account: AccountId | None,
-        template: str,
-        ctx: dict[str, Any],
-    ) -> HttpResponse:
-        from .views import page
-
+    def _render(self, step: Step, template: str, ctx: dict[str, Any]) -> HttpResponse:
         return page(
-            request,
-            viewer,
+            step.request,
+            step.viewer,
             template,
-            {
-                "procedure": self,
-                "title": self.title,
-                "account": account,
-                **self.context(viewer, account),
-                **ctx,
-            },
+            {"procedure": self, "title": self.title, "account": step.account, **self.context(step), **ctx},
         )
 
-    def input_view(
-        self, request: HttpRequest, viewer: Viewer, account: AccountId | None = None
-    ) -> HttpResponseBase:
-        if self.form_class is None:
-            return self.confirm_view(request, viewer, account)
-        if request.method == "POST":
-            form = self.form(request, viewer, account, data=request.POST)
-            if form.is_valid():
-                try:
-                    values, payload = self.prepare(form, viewer, account)
-                except Invalid as invalid:
-                    _add_errors(form, invalid.errors)
-                else:
-                    self._keep(request, account, values, payload)
-                    return redirect(self._url("_confirm", account))
-            return self._render(request, viewer, account, self.input_template, {"form": form})
-        draft = self._draft(request, account) if request.GET.get("back") else None
-        initial = draft.values if draft else self.initial(viewer, account)
-        form = self.form(request, viewer, account, initial=initial)
-        return self._render(request, viewer, account, self.input_template, {"form": form})
+    def _confirm_page(self, step: Step, draft: Draft[P]) -> HttpResponse:
+        step = dataclasses.replace(step, draft=draft)
+        rows = self.confirm_rows(step, draft.payload)
+        return self._render(step, self.confirm_template, {"draft": draft, "rows": rows})
+
+    def _refused(self, step: Step, draft: Draft[P], refused: Refused) -> HttpResponseBase:
+        raise NotImplementedError
 
     def confirm_view(
         self, request: HttpRequest, viewer: Viewer, account: AccountId | None = None
     ) -> HttpResponseBase:
-        draft = self._draft(request, account)
-        if request.method == "POST":
-            if request.POST.get("action") == "back":
-                return redirect(self._url("", account) + "?back=1")
-            return self._commit(request, viewer, account, draft)
-        if draft is None:
-            if self.form_class is not None:
-                return redirect(self._url("", account))
-            draft = self._keep(request, account, {}, {})  # confirm-only: the token is made here
-        rows = self.confirm_rows(draft, viewer, account)
-        return self._render(request, viewer, account, self.confirm_template, {"draft": draft, "rows": rows})
+        raise NotImplementedError
 
-    def _commit(
-        self, request: HttpRequest, viewer: Viewer, account: AccountId | None, draft: Draft | None
-    ) -> HttpResponseBase:
+    def _commit(self, step: Step, draft: Draft[P] | None) -> HttpResponseBase:
+        request, account = step.request, step.account
         token = request.POST.get("token", "")
         if not _TOKEN_SHAPE.fullmatch(token):
             token = ""  # never ours (non-ASCII, NUL, 10 kB…): as stale, without a lookup
-        principal = viewer.principal
+        principal = step.viewer.principal
         if draft is None or not secrets.compare_digest(draft.token, token):
             # Already done with this token (a resubmit after the first finished): show that.
             if token and completion_for(token=token, principal=principal, procedure=self.name):
                 return redirect(self._url("_complete", account, token))
             messages.error(request, _("画面の有効期限が切れました。お手数ですが、もう一度入力してください。"))
             return redirect(self._url("", account))
-        actor = actor_for(request, viewer)
+        step = dataclasses.replace(step, draft=draft)
+        payload = draft.payload
+
+        def change() -> dict[str, Any]:
+            with database_only(f"the commit of {self.name}"):
+                shown = self.confirm_rows(step, payload)
+                result = self.commit(step, payload)
+                rows = self.complete_rows(step, payload, result, shown)
+            return {"rows": [[r.label, r.value, r.changed] for r in rows], "result": _dump(result)}
+
         try:
-            completion, fresh = run_once(
-                token=token,
-                principal=principal,
-                procedure=self.name,
-                change=lambda: self.commit(request, actor, draft.payload, viewer, account),
-            )
-        except (AccountError, Invalid) as refused:
-            errors = refused.errors
-            if self.form_class is None:
-                for message_list in errors.values():
-                    for message in message_list:
-                        messages.error(request, message)
-                return redirect(self._url("", account))
-            form = self.form(request, viewer, account, initial=draft.values)
-            form.is_bound = False
-            return self._render(
-                request,
-                viewer,
-                account,
-                self.input_template,
-                {"form": form, "refused": [m for ms in errors.values() for m in ms], "field_errors": errors},
-            )
+            completion, fresh = run_once(token=token, principal=principal, procedure=self.name, change=change)
+        except Refused as refused:
+            return self._refused(step, draft, refused)
         except TokenUsedByOther:
             return redirect(self._url("", account))
         self._drop(request, account)
         if fresh:
-            self.after_commit(request, viewer, completion.result)
+            self.after_commit(step, _load(self.result_type, completion.result["result"]))
         return redirect(self._url("_complete", account, token))
 
     def complete_view(
@@ -281,34 +320,134 @@ class Procedure:
         )
         if completion is None:
             return redirect(self._url("", account) if account or self.complete_prefix is None else self.home)
-        return self._render(request, viewer, account, self.complete_template, {"result": completion.result})
+        stored = completion.result
+        return self._render(
+            Step(request, viewer, account),
+            self.complete_template,
+            {
+                "rows": [Row(label, value, changed) for label, value, changed in stored["rows"]],
+                "result": _load(self.result_type, stored["result"]),
+            },
+        )
+
+    def input_view(
+        self, request: HttpRequest, viewer: Viewer, account: AccountId | None = None
+    ) -> HttpResponseBase:
+        raise NotImplementedError
 
     def urls(self, prefix: str) -> list[URLPattern]:
         """The procedure's URLs under ``prefix`` (which may hold ``<accountid:account_id>``)."""
         guard = portal_view(self.feature)
-
-        def step(fn: Any, restarts: bool) -> Any:
-            view = guard(fn)
-            # For the matrix test: opened without a kept input, this step sends back to the input.
-            view.flow_restarts = restarts  # type: ignore[attr-defined]
-            return view
-
         return [
-            path(prefix, step(self.input_view, False), name=self.name),
-            path(
-                f"{prefix}confirm/",
-                step(self.confirm_view, self.form_class is not None),
-                name=f"{self.name}_confirm",
-            ),
+            path(prefix, guard(self.input_view), name=self.name),
+            path(f"{prefix}confirm/", guard(self.confirm_view), name=f"{self.name}_confirm"),
             path(
                 f"{self.complete_prefix or prefix}complete/<str:token>/",
-                step(self.complete_view, True),
+                guard(self.complete_view),
                 name=f"{self.name}_complete",
             ),
         ]
 
 
+class FormProcedure[F: forms.Form, P, R](Procedure[P, R]):
+    """A procedure with an input screen: a form whose checked input becomes the payload."""
+
+    form_class: ClassVar[type[forms.Form]]
+    input_template: ClassVar[str] = "portal/flow_input.html"
+
+    def form(self, step: Step, **kwargs: Any) -> F:
+        return typing.cast(F, self.form_class(**kwargs))
+
+    def initial(self, step: Step) -> dict[str, Any]:
+        return {}
+
+    def prepare(self, step: Step, form: F) -> P:
+        """The payload from a valid form; raise ``Refused`` for what the form cannot know."""
+        raise NotImplementedError
+
+    def values(self, form: F) -> dict[str, Any]:
+        """What 戻る shows again: what was typed, except passwords (never kept)."""
+        return {
+            name: form[name].value()
+            for name, field in form.fields.items()
+            if not isinstance(field.widget, forms.PasswordInput)
+        }
+
+    def input_view(
+        self, request: HttpRequest, viewer: Viewer, account: AccountId | None = None
+    ) -> HttpResponseBase:
+        step = Step(request, viewer, account)
+        if request.method == "POST":
+            form = self.form(step, data=request.POST)
+            if form.is_valid():
+                try:
+                    payload = self.prepare(step, form)
+                except Refused as refused:
+                    _add_errors(form, refused.errors)
+                else:
+                    self._keep(request, account, self.values(form), payload)
+                    return redirect(self._url("_confirm", account))
+            return self._render(step, self.input_template, {"form": form})
+        draft = self._draft(request, account) if request.GET.get("back") else None
+        form = self.form(step, initial=draft.values if draft else self.initial(step))
+        return self._render(step, self.input_template, {"form": form})
+
+    def confirm_view(
+        self, request: HttpRequest, viewer: Viewer, account: AccountId | None = None
+    ) -> HttpResponseBase:
+        draft = self._draft(request, account)
+        step = Step(request, viewer, account)
+        if request.method == "POST":
+            if request.POST.get("action") == "back":
+                return redirect(self._url("", account) + "?back=1")
+            return self._commit(step, draft)
+        if draft is None:
+            return redirect(self._url("", account))  # nothing kept (expired, or opened directly)
+        return self._confirm_page(step, draft)
+
+    def _refused(self, step: Step, draft: Draft[P], refused: Refused) -> HttpResponseBase:
+        """The service refused at commit: the input screen again, as typed, with the messages."""
+        form = self.form(step, initial=draft.values)
+        return self._render(
+            step,
+            self.input_template,
+            {
+                "form": form,
+                "refused": refused.errors.get(PAGE, []),
+                "field_errors": {k: v for k, v in refused.errors.items() if k != PAGE},
+            },
+        )
+
+
+class ConfirmOnlyProcedure[P, R](Procedure[P, R]):
+    """A procedure without input (a deletion): its first URL shows the confirm screen, whose
+    token is made when it is shown."""
+
+    def payload(self, step: Step) -> P:
+        """What the confirm screen is about."""
+        raise NotImplementedError
+
+    def input_view(
+        self, request: HttpRequest, viewer: Viewer, account: AccountId | None = None
+    ) -> HttpResponseBase:
+        return self.confirm_view(request, viewer, account)
+
+    def confirm_view(
+        self, request: HttpRequest, viewer: Viewer, account: AccountId | None = None
+    ) -> HttpResponseBase:
+        step = Step(request, viewer, account)
+        if request.method == "POST":
+            return self._commit(step, self._draft(request, account))
+        draft = self._draft(request, account) or self._keep(request, account, {}, self.payload(step))
+        return self._confirm_page(step, draft)
+
+    def _refused(self, step: Step, draft: Draft[P], refused: Refused) -> HttpResponseBase:
+        for message in refused.messages:
+            messages.error(step.request, message)
+        return redirect(self._url("", step.account))
+
+
 def _add_errors(form: forms.Form, errors: dict[str, list[str]]) -> None:
     for name, message_list in errors.items():
         for message in message_list:
-            form.add_error(None if name == "__all__" or name not in form.fields else name, message)
+            form.add_error(None if name == PAGE or name not in form.fields else name, message)

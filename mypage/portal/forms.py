@@ -8,8 +8,11 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mypage.accounts import rules
+from mypage.accounts.models import AccountId, Permission
+
 CUSTOMER_NUMBER_RE = re.compile(r"[0-9]{14}")
-ACCOUNT_ID_RE = re.compile(r"[a-z][a-z0-9._-]{2,19}")
+ACCOUNT_ID_RE = re.compile(rules.ACCOUNT_ID_SHAPE)
 PASSWORD_MAX = 128  # far above the 64 allowed; longer is refused before any hashing
 
 
@@ -75,8 +78,8 @@ class StepUpForm(CustomerLoginForm):
 
 
 # --- Account IDs (F-ACCT-NEW / F-ACCT-EDIT) and passwords (F-PW, F-ACCT-PW) -------------------
-# The rules live in mypage.accounts.services; these forms only carry the input to them, so that
-# the messages beside the fields are the services' own.
+# The rules live in mypage.accounts.rules; these forms only carry the input to them, so that the
+# messages beside the fields are the rules' own.
 
 INPUT_MAX = 200  # longer input is refused before any rule runs (a 10 kB paste gets a message)
 
@@ -106,29 +109,32 @@ def _new_password(label: str | Any, *, required: bool = True) -> PasswordField:
     return field
 
 
+def _field_label(name: str) -> Any:
+    """An account-ID field's label: the model's ``verbose_name`` (lazy), the one source."""
+    return AccountId._meta.get_field(name).verbose_name  # type: ignore[union-attr]
+
+
 class AccountIdForm(MessagesPerField):
     """アカウントID登録／変更 入力画面. ``editing``: the ID is fixed and a blank password keeps the
     current one; ``with_permission``: holders and admin IDs choose the permission, a user ID not."""
 
-    account_id = _text(_("アカウントID"), autocomplete="off", autocapitalize="none")
-    family_name = _text(_("氏名 (姓)"), autocomplete="family-name")
-    given_name = _text(_("氏名 (名)"), autocomplete="given-name")
-    family_name_kana = _text(_("氏名カナ (姓カナ)"))
-    given_name_kana = _text(_("氏名カナ (名カナ)"))
-    username = _text(_("ユーザーネーム"), autocomplete="nickname")
+    account_id = _text(_field_label("account_id"), autocomplete="off", autocapitalize="none")
+    family_name = _text(_field_label("family_name"), autocomplete="family-name")
+    given_name = _text(_field_label("given_name"), autocomplete="given-name")
+    family_name_kana = _text(_field_label("family_name_kana"))
+    given_name_kana = _text(_field_label("given_name_kana"))
+    username = _text(_field_label("username"), autocomplete="nickname")
     password = _new_password(_("パスワード"))
     password_confirm = _new_password(_("パスワード (確認)"))
     permission = forms.ChoiceField(
-        label=_("アカウント権限種別"),
-        choices=[("admin", _("管理者権限")), ("user", _("ユーザー権限"))],
+        label=_field_label("permission"),
+        choices=Permission.choices,
         widget=forms.RadioSelect,
         error_messages={
             "required": _("アカウント権限種別を選択してください。"),
             "invalid_choice": _("アカウント権限種別を選択してください。"),
         },
     )
-
-    PROFILE = ("family_name", "given_name", "family_name_kana", "given_name_kana", "username")
 
     def __init__(
         self, *args: Any, editing: bool = False, with_permission: bool = True, **kwargs: Any
@@ -144,19 +150,15 @@ class AccountIdForm(MessagesPerField):
             del self.fields["permission"]
 
     def clean_account_id(self) -> str:
-        from mypage.accounts.services import account_id_problems
-
         value = normalise(self.cleaned_data["account_id"])
-        for problem in account_id_problems(value):
+        for problem in rules.account_id_problems(value):
             self.add_error("account_id", problem)
         return value
 
     def clean(self) -> dict[str, Any]:
-        from mypage.accounts.services import profile_problems
-
         data = super().clean() or {}
-        values = {f: data[f] for f in self.PROFILE if f in data}
-        for name, problems in profile_problems(values).items():
+        values = {f: data[f] for f in rules.PROFILE_FIELDS if f in data}
+        for name, problems in rules.profile_problems(values).items():
             for problem in problems:
                 self.add_error(name, problem)
         password, again = data.get("password") or "", data.get("password_confirm") or ""

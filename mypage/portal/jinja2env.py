@@ -15,6 +15,8 @@ and ``csrf_token``):
 - ``static(path)`` — the hashed static URL, memoised the same way.
 - ``get_messages(request)`` — ``django.contrib.messages`` of the request.
 - ``current_language()`` — the active language code (``<html lang>``).
+- the filters of ``mypage.core.formatting`` — ``{{ fee|yen_before_tax }}``, ``{{ day|date_long }}``,
+  ``{{ month|month_long }}``…: money and dates in the active language, one formatter each.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from django.templatetags.static import static as django_static
 from django.urls import get_script_prefix, reverse
 from django.utils import translation
 from jinja2 import Environment
+
+from mypage.core.formatting import FILTERS
 
 
 @lru_cache(maxsize=8192)
@@ -64,4 +68,5 @@ def environment(**options: Any) -> Environment:
     env.globals.update(
         url=url, static=static, get_messages=messages, current_language=translation.get_language
     )
+    env.filters.update(FILTERS)
     return env

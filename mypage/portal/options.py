@@ -1,5 +1,5 @@
 """Option services bought and cancelled online (SPEC §6, manual §1.5–§2.2), each a three-step
-``Procedure``: a service page per product (現在のご契約状態, 月額利用料, サービス説明,
+procedure: a service page per category of product (現在のご契約状態, 月額利用料, サービス説明,
 「サービス利用規約に同意する」, [購入する] / [解約する]) → confirm ([決定] / [前画面へ戻る]) → complete.
 
 - F-RS  UCOM光 リモートサポート (per contract)
@@ -7,13 +7,16 @@
 - F-SEC セキュリティオプション per account ID, and セキュリティオプション管理 (PIN, アクティブ化情報,
   ダウンロード)
 
-The product a form names is checked against the procedure's fixed set of codes (and what the
-plan offers); every rule of buying and cancelling is the subscription services' own.
+A page shows the catalogue's products of its category that the plan is offered; what a product
+needs on the page (a re-application fee, an exemption period, what ends with it) is read from the
+catalogue, and its copy (サービス説明, notes, contact window) is its own partial,
+``portal/products/<code>.html``. Every rule of buying and cancelling is the subscription rules' own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -27,18 +30,19 @@ from django.views.decorators.cache import never_cache
 from mypage.accounts.models import AccountId
 from mypage.accounts.permissions import Feature
 from mypage.accounts.selectors import Viewer
-from mypage.audit.services import Actor
 from mypage.core import clock
-from mypage.core.catalogue import catalogue
-from mypage.subscriptions import selectors, services
+from mypage.core.catalogue import CatalogueItem, catalogue
+from mypage.core.errors import Refused
+from mypage.core.formatting import date_long, date_short, yen_before_tax
+from mypage.core.models import ProductCategory
+from mypage.subscriptions import notices, rules, selectors, services
 
 from .access import portal_view
-from .flow import Draft, Invalid, Procedure
+from .flow import FormProcedure, Row, Step, row
+from .views import page
 
-REMOTE_SUPPORT_CODES = ("remote_support",)
-WARRANTY_CODES = ("warranty_basic", "warranty_addon")
-SECURITY_CODES = ("security_360", "security_basic", "security_online", "kids_filter")
 PRODUCT_INPUT_MAX = 40
+UNKNOWN_PRODUCT = gettext_lazy("お申し込みの商品が見つかりません。画面を開き直してください。")
 
 
 class Action(StrEnum):
@@ -48,38 +52,15 @@ class Action(StrEnum):
 
 ACTION_LABELS = {Action.PURCHASE: gettext_lazy("購入する"), Action.CANCEL: gettext_lazy("解約する")}
 
-
+#: What a ticked checkbox sends. Django's CheckboxInput would take any other non-empty text (even
+#: "0" or "no") as ticked: the agreement is read from the raw value instead.
 AGREED = {"on", "true", "1"}
 
 
-def yen(amount: int) -> str:
-    return _("%(amount)s 円 (税別)") % {"amount": f"{amount:,}"}
-
-
-def long_date(day: dt.date) -> str:
-    return _("%(y)d年%(m)d月%(d)d日") % {"y": day.year, "m": day.month, "d": day.day}
-
-
-def short_date(day: dt.date) -> str:
-    return day.strftime("%Y/%m/%d")
-
-
-def day_before(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=1)
-
-
-def issued_on(moment: dt.datetime) -> str:
-    return long_date(moment.astimezone(clock.TOKYO).date())
-
-
-# The formatting the option templates use (Jinja2 has no locale-aware dates or yen).
-FMT = {
-    "yen": yen,
-    "long_date": long_date,
-    "short_date": short_date,
-    "day_before": day_before,
-    "issued_on": issued_on,
-}
+def offered(category: ProductCategory, viewer: Viewer) -> tuple[CatalogueItem, ...]:
+    """The catalogue's products of ``category`` offered to the viewer's plan, in catalogue order."""
+    plan = viewer.contract.plan
+    return tuple(i for i in catalogue().values() if i.category == category and i.offered_to(plan))
 
 
 class OptionForm(forms.Form):
@@ -88,14 +69,12 @@ class OptionForm(forms.Form):
 
     product = forms.CharField(max_length=PRODUCT_INPUT_MAX)
     action = forms.ChoiceField(choices=[(a.value, ACTION_LABELS[a]) for a in Action])
-    # What the checkbox sends when ticked. Django's CheckboxInput would take any other non-empty
-    # text (even "0" or "no") as ticked: the agreement is read from the raw value instead.
     agree = forms.CharField(required=False, strip=True)
 
     def __init__(self, *args: Any, codes: tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.codes = codes
-        unknown = _("お申し込みの商品が見つかりません。画面を開き直してください。")
+        unknown = str(UNKNOWN_PRODUCT)
         self.fields["product"].error_messages.update(
             required=unknown, max_length=unknown, null_characters_not_allowed=unknown
         )
@@ -107,7 +86,7 @@ class OptionForm(forms.Form):
     def clean_product(self) -> str:
         code = self.cleaned_data["product"]
         if code not in self.codes:
-            raise forms.ValidationError(_("お申し込みの商品が見つかりません。画面を開き直してください。"))
+            raise forms.ValidationError(str(UNKNOWN_PRODUCT))
         return str(code)
 
     def clean_agree(self) -> bool:
@@ -117,17 +96,37 @@ class OptionForm(forms.Form):
         data = super().clean() or {}
         if data.get("action") == Action.PURCHASE and not data.get("agree"):
             self.add_error(
-                "agree",
-                _("購入の場合は「サービス利用規約に同意する」にチェックを入れてください。"),
+                "agree", _("購入の場合は「サービス利用規約に同意する」にチェックを入れてください。")
             )
         return data
 
+    @property
+    def agreed(self) -> bool:
+        """Whether the box shows ticked (again, after a refusal)."""
+        if self.is_bound:
+            return str(self.data.get("agree") or "").lower() in AGREED
+        return bool(self.initial.get("agree"))
 
-class OptionProcedure(Procedure):
-    """Buy or cancel one product of ``codes`` (the ones the contract's plan is offered)."""
 
-    codes: ClassVar[tuple[str, ...]]
-    kind: ClassVar[str]  # which notes the templates show
+@dataclass(frozen=True)
+class OptionChoice:
+    product: str
+    action: Action
+
+
+@dataclass(frozen=True)
+class OptionDone:
+    product: str
+    action: Action
+    fee: int  # the 事務手数料 the purchase was charged (0: none, or a cancellation)
+    also: tuple[str, ...]  # what ended with it (the warranty's 追加オプション)
+    mail_to: str  # where the 申込み完了メール went ("" if nowhere)
+
+
+class OptionProcedure(FormProcedure[OptionForm, OptionChoice, OptionDone]):
+    """Buy or cancel one product of ``category`` (the ones the contract's plan is offered)."""
+
+    category: ClassVar[ProductCategory]
     confirm_title: ClassVar[Any]
     complete_title: ClassVar[Any]
     form_class = OptionForm
@@ -138,115 +137,95 @@ class OptionProcedure(Procedure):
 
     # --- what the pages show ----------------------------------------------------------------
 
-    def offered(self, viewer: Viewer) -> tuple[str, ...]:
-        items = catalogue()
-        plan = viewer.contract.plan
-        return tuple(c for c in self.codes if c in items and items[c].offered_to(plan))
+    def codes(self, step: Step) -> tuple[str, ...]:
+        return tuple(item.code for item in offered(self.category, step.viewer))
 
-    def states(self, viewer: Viewer, account: AccountId | None) -> list[selectors.ProductState]:
+    def states(self, step: Step) -> list[selectors.ProductState]:
         return [
-            selectors.product_state(contract=viewer.contract, account=account, product_code=code)
-            for code in self.offered(viewer)
+            selectors.product_state(contract=step.contract, account=step.account, product_code=code)
+            for code in self.codes(step)
         ]
 
-    def form(self, request: HttpRequest, viewer: Viewer, account: AccountId | None, **kw: Any) -> forms.Form:
-        return OptionForm(codes=self.offered(viewer), **kw)
+    def form(self, step: Step, **kwargs: Any) -> OptionForm:
+        return OptionForm(codes=self.codes(step), **kwargs)
 
-    def context(self, viewer: Viewer, account: AccountId | None) -> dict[str, Any]:
+    def values(self, form: OptionForm) -> dict[str, Any]:
+        data = form.cleaned_data
+        return {"product": data["product"], "action": data["action"], "agree": bool(data.get("agree"))}
+
+    def context(self, step: Step) -> dict[str, Any]:
         return {
-            "kind": self.kind,
-            "states": self.states(viewer, account),
+            "category": self.category.value,
+            "states": self.states(step),
             "confirm_title": self.confirm_title,
             "complete_title": self.complete_title,
             "download_url": settings.SECURITY_DOWNLOAD_URL,
-            "fmt": FMT,
         }
 
     # --- the steps ----------------------------------------------------------------------------
 
-    def prepare(
-        self, form: forms.Form, viewer: Viewer, account: AccountId | None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        data = form.cleaned_data
-        code, action = data["product"], Action(data["action"])
-        check = services.purchase_problems if action is Action.PURCHASE else services.cancel_problems
-        problems = check(contract=viewer.contract, account=account, product_code=code)
-        if problems:
-            raise Invalid({"__all__": list(problems)})
-        values = {"product": code, "action": action.value, "agree": bool(data.get("agree"))}
-        return values, {"product": code, "action": action.value}
+    def prepare(self, step: Step, form: OptionForm) -> OptionChoice:
+        choice = OptionChoice(form.cleaned_data["product"], Action(form.cleaned_data["action"]))
+        check = rules.purchase_problems if choice.action is Action.PURCHASE else rules.cancel_problems
+        if problems := check(contract=step.contract, account=step.account, product_code=choice.product):
+            raise Refused.page(*problems)
+        return choice
 
-    def rows(
-        self,
-        viewer: Viewer,
-        account: AccountId | None,
-        code: str,
-        action: Action,
-        on: dt.date,
-        fee: int | None = None,
-    ) -> list[tuple[Any, Any]]:
+    def rows(self, step: Step, choice: OptionChoice, on: dt.date, fee: int | None = None) -> list[Row]:
         """商品名, お申し込み内容, 月額利用料 (事務手数料, 課金開始日), お申し込み日. ``fee``: the
         事務手数料 a purchase was charged (complete screen); else the one a purchase now would cost."""
-        state = selectors.product_state(contract=viewer.contract, account=account, product_code=code)
-        rows: list[tuple[Any, Any]] = []
-        if account is not None:
-            rows.append((_("アカウントID"), account.account_id))
+        state = selectors.product_state(
+            contract=step.contract, account=step.account, product_code=choice.product
+        )
+        item = state.item
+        rows = [row(_("アカウントID"), step.account.account_id)] if step.account is not None else []
         rows += [
-            (_("商品名"), state.item.name),
-            (_("お申し込み内容"), str(ACTION_LABELS[action])),
-            (_("月額利用料"), yen(state.monthly_fee)),
+            row(_("商品名"), item.name),
+            row(_("お申し込み内容"), ACTION_LABELS[choice.action]),
+            row(_("月額利用料"), yen_before_tax(state.monthly_fee)),
         ]
-        if action is Action.PURCHASE and code in REMOTE_SUPPORT_CODES:
-            if fee is None:
-                fee = services.reapplication_fee_due(contract=viewer.contract, product_code=code)
-            rows.append(
-                (
-                    _("事務手数料"),
-                    yen(fee) if fee else _("不要 (本サービス初回契約の場合は、事務手数料不要です)"),
-                )
-            )
-        if action is Action.PURCHASE and state.first_charge_date is not None and code in WARRANTY_CODES:
-            rows.append((_("課金開始日"), long_date(state.first_charge_date)))
-        rows.append((_("お申し込み日"), short_date(on)))
+        if choice.action is Action.PURCHASE and item.reapplication_fee:
+            due = state.reapplication_fee if fee is None else fee
+            shown = yen_before_tax(due) if due else _("不要 (本サービス初回契約の場合は、事務手数料不要です)")
+            rows.append(row(_("事務手数料"), shown))
+        if choice.action is Action.PURCHASE and item.has_exemption_period and state.first_charge_date:
+            rows.append(row(_("課金開始日"), date_long(state.first_charge_date)))
+        rows.append(row(_("お申し込み日"), date_short(on)))
         return rows
 
-    def confirm_rows(self, draft: Draft, viewer: Viewer, account: AccountId | None) -> list[tuple[Any, Any]]:
-        return self.rows(
-            viewer, account, draft.payload["product"], Action(draft.payload["action"]), clock.today()
+    def confirm_rows(self, step: Step, payload: OptionChoice) -> list[Row]:
+        return self.rows(step, payload, clock.today())
+
+    def commit(self, step: Step, payload: OptionChoice) -> OptionDone:
+        code = payload.product
+        if code not in self.codes(step):  # the kept input is ours, but the plan may have changed
+            raise Refused.page(str(UNKNOWN_PRODUCT))
+        contract, account, actor = step.contract, step.account, step.actor
+        if payload.action is Action.PURCHASE:
+            bought = services.subscription_purchase(
+                contract=contract, account=account, product_code=code, actor=actor
+            )
+            done, fee = [bought], selectors.reapplication_fee_charged(bought)
+        else:
+            done = services.subscription_cancel(
+                contract=contract, account=account, product_code=code, actor=actor
+            )
+            fee = 0
+        return OptionDone(
+            product=code,
+            action=payload.action,
+            fee=fee,
+            also=tuple(s.product.name for s in done if s.product.code != code),
+            # The service queued the 申込み完了メール (purchase or cancellation) to this address.
+            mail_to=notices.mail_recipient(contract=contract, account=account, product_code=code),
         )
 
-    def commit(
-        self, request: HttpRequest, actor: Actor, payload: dict[str, Any], viewer: Viewer, account: Any
-    ) -> dict[str, Any]:
-        code, action = payload["product"], Action(payload["action"])
-        if code not in self.offered(viewer):  # the kept input is ours, but the plan may have changed
-            raise Invalid({"__all__": [_("お申し込みの商品が見つかりません。画面を開き直してください。")]})
-        contract = viewer.contract
-        try:
-            if action is Action.PURCHASE:
-                done = [
-                    services.subscription_purchase(
-                        contract=contract, account=account, product_code=code, actor=actor
-                    )
-                ]
-            else:
-                done = services.subscription_cancel(
-                    contract=contract, account=account, product_code=code, actor=actor
-                )
-        except services.SubscriptionError as refused:
-            raise Invalid(refused.errors) from None
+    def complete_rows(
+        self, step: Step, payload: OptionChoice, result: OptionDone, shown: list[Row]
+    ) -> list[Row]:
         # What was done, read back in the same transaction: the fee the purchase was charged, the
         # first billing date of the new subscription.
-        fee = selectors.reapplication_fee_charged(done[0]) if action is Action.PURCHASE else None
-        rows = self.rows(viewer, account, code, action, clock.today(), fee=fee)
-        return {
-            "product": code,
-            "action": action.value,
-            "rows": [[str(label), str(value)] for label, value in rows],
-            "also": [s.product.name for s in done if s.product.code != code],
-            # The service queued the 申込み完了メール (purchase or cancellation) to this address.
-            "mail_to": services.mail_recipient(contract=contract, account=account, product_code=code),
-        }
+        return self.rows(step, payload, clock.today(), fee=result.fee)
 
 
 class RemoteSupport(OptionProcedure):
@@ -254,8 +233,7 @@ class RemoteSupport(OptionProcedure):
 
     name = "remote_support"
     feature = Feature.RS
-    codes = REMOTE_SUPPORT_CODES
-    kind = "remote_support"
+    category = ProductCategory.REMOTE_SUPPORT
     title = gettext_lazy("UCOM光 リモートサポート購入／確認／解約")
     confirm_title = gettext_lazy("UCOM光 リモートサポート購入／確認／解約確認")
     complete_title = gettext_lazy("UCOM光 リモートサポート購入／解約完了")
@@ -267,8 +245,7 @@ class Warranty(OptionProcedure):
 
     name = "warranty"
     feature = Feature.WAR
-    codes = WARRANTY_CODES
-    kind = "warranty"
+    category = ProductCategory.WARRANTY
     title = gettext_lazy("UCOM光 あんしん機器保証 購入／確認／解約")
     confirm_title = gettext_lazy("UCOM光 あんしん機器保証購入／解約確認")
     complete_title = gettext_lazy("UCOM光 あんしん機器保証購入／解約完了")
@@ -279,23 +256,20 @@ class Security(OptionProcedure):
 
     name = "account_security"
     feature = Feature.SEC
-    codes = SECURITY_CODES
-    kind = "security"
+    category = ProductCategory.SECURITY
     title = gettext_lazy("セキュリティオプション購入／確認")
     confirm_title = gettext_lazy("セキュリティオプション購入／解約確認")
     complete_title = gettext_lazy("セキュリティオプション購入／解約完了")
 
-    def states(self, viewer: Viewer, account: AccountId | None) -> list[selectors.ProductState]:
-        assert account is not None
-        offered = self.offered(viewer)
-        return [s for s in selectors.security_states(account) if s.item.code in offered]
-
-    def context(self, viewer: Viewer, account: AccountId | None) -> dict[str, Any]:
-        assert account is not None
-        address = services.mail_recipient(
-            contract=viewer.contract, account=account, product_code=SECURITY_CODES[0]
+    def context(self, step: Step) -> dict[str, Any]:
+        account = step.target
+        codes = self.codes(step)
+        address = (
+            notices.mail_recipient(contract=step.contract, account=account, product_code=codes[0])
+            if codes
+            else ""
         )
-        return {**super().context(viewer, account), "mail_address": address}
+        return {**super().context(step), "mail_address": address}
 
 
 REMOTE_SUPPORT = RemoteSupport()
@@ -308,10 +282,8 @@ SECURITY = Security()
 def security_manage(request: HttpRequest, viewer: Viewer, account: AccountId) -> HttpResponse:
     """セキュリティオプション管理 (manual §1.6): each product 購入済 with its PIN, アクティブ化情報 and
     ダウンロード, or 未購入. ``?activation=<code>`` shows one held product's アクティブ化情報."""
-    from .views import page
-
-    offered = SECURITY.offered(viewer)
-    states = [s for s in selectors.security_states(account) if s.item.code in offered]
+    codes = {item.code for item in offered(ProductCategory.SECURITY, viewer)}
+    states = [s for s in selectors.security_states(account) if s.item.code in codes]
     wanted = request.GET.get("activation")
     activation = None
     missing = False
@@ -329,6 +301,5 @@ def security_manage(request: HttpRequest, viewer: Viewer, account: AccountId) ->
             "activation": activation,
             "activation_missing": missing,
             "download_url": settings.SECURITY_DOWNLOAD_URL,
-            "fmt": FMT,
         },
     )

@@ -1,71 +1,93 @@
 """The account-ID and password procedures (SPEC §4, §9 F-PW; manual §8–§10, §2.5), each a
-three-step ``Procedure``: the form, what the confirm screen shows, which service commits."""
+three-step procedure (``portal.flow``): a form, its payload, its confirm rows, one service call."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django import forms
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.hashers import check_password
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mypage.accounts import services
-from mypage.accounts.models import AccountId, Permission
+from mypage.accounts import rules, services
+from mypage.accounts.models import Permission
 from mypage.accounts.permissions import Feature, Role
-from mypage.accounts.selectors import Viewer
-from mypage.audit.services import Actor
+from mypage.accounts.services import PreparedPassword
+from mypage.core.errors import Refused
+from mypage.lifecycle import account_delete
 from mypage.mail import selectors as mail_selectors
 from mypage.principals.models import Principal
 
-from .flow import Draft, Invalid, Procedure
+from .flow import ConfirmOnlyProcedure, FormProcedure, Nothing, Row, Step, row
 from .forms import AccountIdForm, PasswordChangeForm
 
-PROFILE = AccountIdForm.PROFILE
-MASK_NOTE = gettext_lazy(
-    "※パスワードは入力された最初の3文字がそのまま表示され、以降はのぞき見防止のため「*」で伏せています。"
-    "大文字/小文字の入力誤りなどの確認にご利用ください。"
-)
+
+@dataclass(frozen=True)
+class Names:
+    """氏名, 氏名カナ and ユーザーネーム of an account ID."""
+
+    family_name: str
+    given_name: str
+    family_name_kana: str
+    given_name_kana: str
+    username: str
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Names:
+        return cls(**{f: data[f] for f in rules.PROFILE_FIELDS})
+
+    def as_dict(self) -> dict[str, str]:
+        return {f: getattr(self, f) for f in rules.PROFILE_FIELDS}
+
+    def rows(self) -> list[Row]:
+        return [
+            row(_("氏名"), f"({_('姓')}) {self.family_name} ({_('名')}) {self.given_name}"),
+            row(
+                _("氏名カナ"),
+                f"({_('姓カナ')}) {self.family_name_kana} ({_('名カナ')}) {self.given_name_kana}",
+            ),
+            row(_("ユーザーネーム"), self.username),
+        ]
 
 
-def _prepared(password: str, viewer: Viewer, account_id: str, principal: Principal | None) -> dict[str, str]:
-    try:
-        prepared = services.password_prepare(
-            password,
-            identifiers=[account_id, viewer.contract.customer_number],
-            contract=viewer.contract,
-            principal=principal,
-        )
-    except ValidationError as refused:
-        raise Invalid({"password": list(refused.messages)}) from None
-    return prepared.as_dict()
+def _prepared(step: Step, password: str, account_id: str, principal: Principal | None) -> PreparedPassword:
+    return services.password_prepare(
+        password,
+        identifiers=[account_id, step.contract.customer_number],
+        contract=step.contract,
+        principal=principal,
+    )
 
 
-def _name_rows(values: dict[str, Any]) -> list[tuple[Any, Any]]:
-    return [
-        (_("氏名"), f"({_('姓')}) {values['family_name']} ({_('名')}) {values['given_name']}"),
-        (
-            _("氏名カナ"),
-            f"({_('姓カナ')}) {values['family_name_kana']} ({_('名カナ')}) {values['given_name_kana']}",
-        ),
-        (_("ユーザーネーム"), values["username"]),
-    ]
+def _permission_row(value: str) -> Row:
+    return row(_("アカウント権限種別"), Permission(value).label if value in Permission.values else "")
 
 
-def _permission_label(value: str) -> str:
-    return str(Permission(value).label) if value in Permission.values else ""
-
-
-def _keep_this_session(request: HttpRequest, viewer: Viewer, principal_id: int) -> None:
+def _keep_this_session(step: Step, principal_id: int) -> None:
     """After this principal's own password changed: this session stays logged in."""
-    if viewer.principal.pk == principal_id:
-        update_session_auth_hash(request, Principal.objects.get(pk=principal_id))
+    if step.viewer.principal.pk == principal_id:
+        update_session_auth_hash(step.request, Principal.objects.get(pk=principal_id))
 
 
-class AccountNew(Procedure):
+# --- F-ACCT-NEW ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    account_id: str
+    names: Names
+    permission: str
+    password: PreparedPassword
+
+
+@dataclass(frozen=True)
+class AccountCreated:
+    account_id: str
+
+
+class AccountNew(FormProcedure[AccountIdForm, NewAccount, AccountCreated]):
     """F-ACCT-NEW アカウントID登録／変更 (manual §8)."""
 
     name = "account_new"
@@ -75,64 +97,62 @@ class AccountNew(Procedure):
     commit_label = gettext_lazy("登録")
     complete_template = "portal/account_new_complete.html"
 
-    def form(self, request: HttpRequest, viewer: Viewer, account: AccountId | None, **kw: Any) -> forms.Form:
-        return AccountIdForm(**kw)
-
-    def initial(self, viewer: Viewer, account: AccountId | None) -> dict[str, Any]:
+    def initial(self, step: Step) -> dict[str, Any]:
         return {"permission": Permission.USER}
 
-    def context(self, viewer: Viewer, account: AccountId | None) -> dict[str, Any]:
+    def context(self, step: Step) -> dict[str, Any]:
         return {"notes": "account_id"}
 
-    def prepare(
-        self, form: forms.Form, viewer: Viewer, account: AccountId | None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    def prepare(self, step: Step, form: AccountIdForm) -> NewAccount:
         data = form.cleaned_data
-        if services.account_limit_reached(viewer.contract):
-            raise Invalid(
-                {
-                    "__all__": [
-                        _("アカウントIDの登録可能数(%(n)d個)に達しています。")
-                        % {"n": viewer.contract.plan.account_id_limit}
-                    ]
-                }
-            )
-        if not services.account_id_available(data["account_id"]):
-            raise Invalid({"account_id": [_(services.ID_TAKEN)]})
-        values = {f: data[f] for f in ("account_id", *PROFILE, "permission")}
-        password = _prepared(data["password"], viewer, data["account_id"], None)
-        return values, {**values, "password": password}
+        if problems := services.account_create_problems(
+            contract=step.contract, account_id=data["account_id"]
+        ):
+            raise Refused(problems)
+        return NewAccount(
+            account_id=data["account_id"],
+            names=Names.of(data),
+            permission=data["permission"],
+            password=_prepared(step, data["password"], data["account_id"], None),
+        )
 
-    def confirm_rows(self, draft: Draft, viewer: Viewer, account: AccountId | None) -> list[tuple[Any, Any]]:
-        v = draft.payload
+    def confirm_rows(self, step: Step, payload: NewAccount) -> list[Row]:
         return [
-            (_("アカウントID"), v["account_id"]),
-            *_name_rows(v),
-            (_("パスワード"), v["password"]["mask"]),
-            (_("アカウント権限種別"), _permission_label(v["permission"])),
+            row(_("アカウントID"), payload.account_id),
+            *payload.names.rows(),
+            row(_("パスワード"), payload.password.mask),
+            _permission_row(payload.permission),
         ]
 
-    def commit(
-        self, request: HttpRequest, actor: Actor, payload: dict[str, Any], viewer: Viewer, account: Any
-    ) -> dict[str, Any]:
+    def commit(self, step: Step, payload: NewAccount) -> AccountCreated:
         created = services.account_create(
-            contract=viewer.contract,
-            actor=actor,
-            account_id=payload["account_id"],
-            profile={f: payload[f] for f in PROFILE},
-            permission=payload["permission"],
-            password=services.PreparedPassword.from_dict(payload["password"]),
+            contract=step.contract,
+            actor=step.actor,
+            account_id=payload.account_id,
+            profile=payload.names.as_dict(),
+            permission=payload.permission,
+            password=payload.password,
         )
-        return {
-            "account_id": created.account_id,
-            "rows": [
-                [str(label), str(value)]
-                for label, value in self.confirm_rows(Draft("", {}, payload), viewer, None)
-            ],
-        }
+        return AccountCreated(created.account_id)
 
 
-class AccountEdit(Procedure):
+# --- F-ACCT-EDIT --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountChange:
+    names: Names
+    permission: str | None  # None: not offered (a user ID changing itself)
+    password: PreparedPassword | None  # None: kept
+
+
+@dataclass(frozen=True)
+class AccountChanged:
+    principal_id: int
+    changed: tuple[str, ...]
+
+
+class AccountEdit(FormProcedure[AccountIdForm, AccountChange, AccountChanged]):
     """F-ACCT-EDIT アカウントID登録／変更 of an existing ID (manual §9); a user ID its own."""
 
     name = "account_edit"
@@ -141,135 +161,131 @@ class AccountEdit(Procedure):
     form_class = AccountIdForm
     commit_label = gettext_lazy("登録")
 
-    def form(self, request: HttpRequest, viewer: Viewer, account: AccountId | None, **kw: Any) -> forms.Form:
-        return AccountIdForm(editing=True, with_permission=viewer.role is not Role.USER, **kw)
+    def form(self, step: Step, **kwargs: Any) -> AccountIdForm:
+        return AccountIdForm(editing=True, with_permission=step.viewer.role is not Role.USER, **kwargs)
 
-    def initial(self, viewer: Viewer, account: AccountId | None) -> dict[str, Any]:
-        assert account is not None
-        return {**{f: getattr(account, f) for f in PROFILE}, "permission": account.permission}
+    def initial(self, step: Step) -> dict[str, Any]:
+        account = step.target
+        return {**{f: getattr(account, f) for f in rules.PROFILE_FIELDS}, "permission": account.permission}
 
-    def context(self, viewer: Viewer, account: AccountId | None) -> dict[str, Any]:
-        return {
-            "notes": "account_edit",
-            "fixed_rows": [(_("アカウントID"), account.account_id if account else "")],
-        }
+    def context(self, step: Step) -> dict[str, Any]:
+        return {"notes": "account_edit", "fixed_rows": [row(_("アカウントID"), step.target.account_id)]}
 
-    def prepare(
-        self, form: forms.Form, viewer: Viewer, account: AccountId | None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        assert account is not None
+    def prepare(self, step: Step, form: AccountIdForm) -> AccountChange:
         data = form.cleaned_data
-        values = {f: data[f] for f in PROFILE}
-        if "permission" in data:
-            values["permission"] = data["permission"]
-        password = (
-            _prepared(data["password"], viewer, account.account_id, account.principal)
-            if data["password"]
-            else None
+        password = data["password"]
+        return AccountChange(
+            names=Names.of(data),
+            permission=data.get("permission"),
+            password=_prepared(step, password, step.target.account_id, step.target.principal)
+            if password
+            else None,
         )
-        return values, {**values, "password": password}
 
-    def confirm_rows(self, draft: Draft, viewer: Viewer, account: AccountId | None) -> list[tuple[Any, Any]]:
-        assert account is not None
-        v = draft.payload
-        rows = [(_("アカウントID"), account.account_id), *_name_rows(v)]
-        rows.append((_("パスワード"), v["password"]["mask"] if v["password"] else _("変更しない")))
-        rows.append((_("アカウント権限種別"), _permission_label(v.get("permission", account.permission))))
-        return rows
+    def confirm_rows(self, step: Step, payload: AccountChange) -> list[Row]:
+        account = step.target
+        return [
+            row(_("アカウントID"), account.account_id),
+            *payload.names.rows(),
+            row(_("パスワード"), payload.password.mask if payload.password else _("変更しない")),
+            _permission_row(payload.permission or account.permission),
+        ]
 
-    def commit(
-        self, request: HttpRequest, actor: Actor, payload: dict[str, Any], viewer: Viewer, account: Any
-    ) -> dict[str, Any]:
-        password = payload["password"]
+    def commit(self, step: Step, payload: AccountChange) -> AccountChanged:
         changed = services.account_update(
-            account=account,
-            actor=actor,
-            actor_role=viewer.role,
-            profile={f: payload[f] for f in PROFILE},
-            permission=payload.get("permission"),
-            password=services.PreparedPassword.from_dict(password) if password else None,
+            account=step.target,
+            actor=step.actor,
+            profile=payload.names.as_dict(),
+            permission=payload.permission,
+            password=payload.password,
         )
-        rows = self.confirm_rows(Draft("", {}, payload), viewer, account)
-        return {
-            "rows": [[str(a), str(b)] for a, b in rows],
-            "principal": account.principal_id,
-            "changed": changed,
-        }
+        return AccountChanged(principal_id=step.target.principal_id, changed=tuple(changed))
 
-    def after_commit(self, request: HttpRequest, viewer: Viewer, result: dict[str, Any]) -> None:
-        if "password" in result.get("changed", []):
-            _keep_this_session(request, viewer, result["principal"])
+    def after_commit(self, step: Step, result: AccountChanged) -> None:
+        if "password" in result.changed:
+            _keep_this_session(step, result.principal_id)
 
 
-class AccountDelete(Procedure):
+# --- F-ACCT-DELETE ------------------------------------------------------------------------------
+
+
+class AccountDelete(ConfirmOnlyProcedure[Nothing, Nothing]):
     """F-ACCT-DELETE アカウントID情報削除 (manual §10): confirm → 削除 → complete."""
 
     name = "account_delete"
     feature = Feature.ACCT
     title = gettext_lazy("アカウントID情報削除")
-    form_class = None
     commit_label = gettext_lazy("削除")
     confirm_template = "portal/account_delete_confirm.html"
     complete_prefix = "account-ids/deleted/"
     home = "portal:account_list"
 
-    def confirm_rows(self, draft: Draft, viewer: Viewer, account: AccountId | None) -> list[tuple[Any, Any]]:
-        assert account is not None
-        (loaded,) = mail_selectors.account_ids_with_services(viewer.contract, only=account)
+    def payload(self, step: Step) -> Nothing:
+        return Nothing()
+
+    def confirm_rows(self, step: Step, payload: Nothing) -> list[Row]:
+        (loaded,) = mail_selectors.account_ids_with_services(step.contract, only=step.target)
         mail = loaded.mail_address.address if mail_selectors.has_mail_address(loaded) else _("未登録")
         return [
-            (_("アカウントID"), account.account_id),
-            (_("氏名"), account.full_name),
-            (_("アカウント権限種別"), account.get_permission_display()),
-            (_("メールアドレス"), mail),
-            (_("Webスペース"), _("登録あり") if mail_selectors.has_web_space(loaded) else _("なし")),
-            (
+            row(_("アカウントID"), loaded.account_id),
+            row(_("氏名"), loaded.full_name),
+            row(_("アカウント権限種別"), loaded.get_permission_display()),
+            row(_("メールアドレス"), mail),
+            row(_("Webスペース"), _("登録あり") if mail_selectors.has_web_space(loaded) else _("なし")),
+            row(
                 _("オンラインストレージ"),
                 _("登録あり") if mail_selectors.has_online_storage(loaded) else _("なし"),
             ),
         ]
 
-    def commit(
-        self, request: HttpRequest, actor: Actor, payload: dict[str, Any], viewer: Viewer, account: Any
-    ) -> dict[str, Any]:
-        rows = self.confirm_rows(Draft("", {}, {}), viewer, account)
-        services.account_retire(account=account, actor=actor)
-        return {"rows": [[str(a), str(b)] for a, b in rows]}
+    def commit(self, step: Step, payload: Nothing) -> Nothing:
+        account_delete(account=step.target, actor=step.actor)
+        return Nothing()
 
 
-class _PasswordChange(Procedure):
+# --- F-PW and アカウントIDパスワード変更 ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewPassword:
+    password: PreparedPassword
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    principal_id: int
+    notice_to: str  # the address the notice went to ("" if none, or not to be shown)
+    notice_sent: bool
+
+
+class _PasswordChange(FormProcedure[PasswordChangeForm, NewPassword, PasswordChanged]):
     form_class = PasswordChangeForm
     commit_label = gettext_lazy("変更")
-
-    def target(self, viewer: Viewer, account: AccountId | None) -> tuple[Principal, str]:
-        raise NotImplementedError
-
-    def asks_current(self, viewer: Viewer, account: AccountId | None) -> bool:
-        return True
-
-    def form(self, request: HttpRequest, viewer: Viewer, account: AccountId | None, **kw: Any) -> forms.Form:
-        return PasswordChangeForm(ask_current=self.asks_current(viewer, account), **kw)
-
-    def prepare(
-        self, form: forms.Form, viewer: Viewer, account: AccountId | None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        principal, identifier = self.target(viewer, account)
-        data = form.cleaned_data
-        if "current_password" in data and not check_password(data["current_password"], principal.password):
-            raise Invalid({"current_password": [_("現在のパスワードが正しくありません。")]})
-        return {}, {"password": _prepared(data["password"], viewer, identifier, principal)}
-
-    def confirm_rows(self, draft: Draft, viewer: Viewer, account: AccountId | None) -> list[tuple[Any, Any]]:
-        _principal, identifier = self.target(viewer, account)
-        return [
-            (self.identifier_label, identifier),
-            (_("新しいパスワード"), draft.payload["password"]["mask"]),
-        ]
-
     identifier_label: Any = ""
 
-    def after_commit(self, request: HttpRequest, viewer: Viewer, result: dict[str, Any]) -> None:
-        _keep_this_session(request, viewer, result["principal"])
+    def target_login(self, step: Step) -> tuple[Principal, str]:
+        """Whose password changes: the principal and the identifier it logs in with."""
+        raise NotImplementedError
+
+    def asks_current(self, step: Step) -> bool:
+        return True
+
+    def form(self, step: Step, **kwargs: Any) -> PasswordChangeForm:
+        return PasswordChangeForm(ask_current=self.asks_current(step), **kwargs)
+
+    def prepare(self, step: Step, form: PasswordChangeForm) -> NewPassword:
+        principal, identifier = self.target_login(step)
+        data = form.cleaned_data
+        if "current_password" in data and not check_password(data["current_password"], principal.password):
+            raise Refused.field("current_password", _("現在のパスワードが正しくありません。"))
+        return NewPassword(_prepared(step, data["password"], identifier, principal))
+
+    def confirm_rows(self, step: Step, payload: NewPassword) -> list[Row]:
+        _principal, identifier = self.target_login(step)
+        return [row(self.identifier_label, identifier), row(_("新しいパスワード"), payload.password.mask)]
+
+    def after_commit(self, step: Step, result: PasswordChanged) -> None:
+        _keep_this_session(step, result.principal_id)
 
 
 class CustomerPassword(_PasswordChange):
@@ -280,23 +296,14 @@ class CustomerPassword(_PasswordChange):
     title = gettext_lazy("お客様番号パスワード変更")
     identifier_label = gettext_lazy("お客様番号")
 
-    def target(self, viewer: Viewer, account: AccountId | None) -> tuple[Principal, str]:
-        return Principal.objects.get(pk=viewer.contract.principal_id), viewer.contract.customer_number
+    def target_login(self, step: Step) -> tuple[Principal, str]:
+        return Principal.objects.get(pk=step.contract.principal_id), step.contract.customer_number
 
-    def commit(
-        self, request: HttpRequest, actor: Actor, payload: dict[str, Any], viewer: Viewer, account: Any
-    ) -> dict[str, Any]:
+    def commit(self, step: Step, payload: NewPassword) -> PasswordChanged:
         notice_to = services.customer_password_change(
-            contract=viewer.contract,
-            actor=actor,
-            password=services.PreparedPassword.from_dict(payload["password"]),
+            contract=step.contract, actor=step.actor, password=payload.password
         )
-        rows = self.confirm_rows(Draft("", {}, payload), viewer, account)
-        return {
-            "rows": [[str(a), str(b)] for a, b in rows],
-            "principal": viewer.contract.principal_id,
-            "notice_to": notice_to,
-        }
+        return PasswordChanged(step.contract.principal_id, notice_to, bool(notice_to))
 
 
 class AccountPassword(_PasswordChange):
@@ -307,29 +314,21 @@ class AccountPassword(_PasswordChange):
     title = gettext_lazy("アカウントIDパスワード変更")
     identifier_label = gettext_lazy("アカウントID")
 
-    def target(self, viewer: Viewer, account: AccountId | None) -> tuple[Principal, str]:
-        assert account is not None
-        return account.principal, account.account_id
+    def target_login(self, step: Step) -> tuple[Principal, str]:
+        return step.target.principal, step.target.account_id
 
-    def asks_current(self, viewer: Viewer, account: AccountId | None) -> bool:
+    def asks_current(self, step: Step) -> bool:
         # Its own password: the current one first. The holder or an admin ID setting another
         # ID's password does not know it.
-        return account is not None and account.principal_id == viewer.principal.pk
+        return step.target.principal_id == step.viewer.principal.pk
 
-    def commit(
-        self, request: HttpRequest, actor: Actor, payload: dict[str, Any], viewer: Viewer, account: Any
-    ) -> dict[str, Any]:
+    def commit(self, step: Step, payload: NewPassword) -> PasswordChanged:
         notice_to = services.account_password_change(
-            account=account, actor=actor, password=services.PreparedPassword.from_dict(payload["password"])
+            account=step.target, actor=step.actor, password=payload.password
         )
-        rows = self.confirm_rows(Draft("", {}, payload), viewer, account)
-        return {
-            "rows": [[str(a), str(b)] for a, b in rows],
-            "principal": account.principal_id,
-            # A user ID may not see the holder's profile (SPEC §2): told only that a notice went.
-            "notice_to": notice_to if viewer.role is not Role.USER else "",
-            "notice_sent": bool(notice_to),
-        }
+        # A user ID may not see the holder's profile (SPEC §2): told only that a notice went.
+        shown = notice_to if step.viewer.role is not Role.USER else ""
+        return PasswordChanged(step.target.principal_id, shown, bool(notice_to))
 
 
 ACCOUNT_NEW = AccountNew()

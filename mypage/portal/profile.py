@@ -1,27 +1,25 @@
 """F-PROFILE お客様情報変更 (SPEC §9, manual §2.4): 顧客基本情報入力 → 顧客基本情報確認 → [登録] →
-顧客情報登録完了, a three-step ``Procedure``. The rules live in ``mypage.contracts.services``; the
-form only carries the input to them, so the messages beside the fields are the service's own."""
+顧客情報登録完了, a three-step procedure. The field rules live in ``mypage.contracts.rules``; the
+form only carries the input to them, so the messages beside the fields are the rules' own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mypage.accounts.models import AccountId
 from mypage.accounts.permissions import Feature
-from mypage.accounts.selectors import Viewer
-from mypage.audit.services import Actor
-from mypage.contracts import services
+from mypage.contracts import rules, services
 from mypage.contracts.models import Contract, Gender, Occupation
+from mypage.core.errors import Refused
+from mypage.core.formatting import date_short
 
-from .flow import Draft, Invalid, Procedure
+from .flow import FormProcedure, Row, Step, row
 from .forms import MessagesPerField
 
 PHONE_INPUT_MAX = 40  # a 10 kB paste is refused as too long before any rule runs
@@ -58,7 +56,7 @@ class ProfileForm(MessagesPerField):
     contact_email = forms.CharField(
         label=gettext_lazy("連絡用メールアドレス"),
         required=False,
-        max_length=services.EMAIL_MAX,
+        max_length=rules.EMAIL_MAX,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none"}),
     )
 
@@ -75,7 +73,7 @@ class ProfileForm(MessagesPerField):
         )
         self.fields["contact_email"].error_messages["max_length"] = _(
             "%(label)sは%(max)d文字以内で入力してください。"
-        ) % {"label": self.fields["contact_email"].label, "max": services.EMAIL_MAX}
+        ) % {"label": self.fields["contact_email"].label, "max": rules.EMAIL_MAX}
 
     def _checked[T](self, name: str, check: Callable[..., T], **kw: Any) -> T:
         """Run the service's rule for field ``name``: its message goes beside the field."""
@@ -85,30 +83,19 @@ class ProfileForm(MessagesPerField):
             raise forms.ValidationError(refused.messages) from None
 
     def clean_household_size(self) -> int | None:
-        return self._checked("household_size", services.household_clean)
+        return self._checked("household_size", rules.household_clean)
 
     def clean_phone(self) -> str:
-        return self._checked("phone", services.phone_clean, kind=services.PhoneKind.ANY)
+        return self._checked("phone", rules.phone_clean, kind=rules.PhoneKind.ANY)
 
     def clean_fax(self) -> str:
-        return self._checked("fax", services.phone_clean, kind=services.PhoneKind.FAX)
+        return self._checked("fax", rules.phone_clean, kind=rules.PhoneKind.FAX)
 
     def clean_mobile(self) -> str:
-        return self._checked("mobile", services.phone_clean, kind=services.PhoneKind.MOBILE)
+        return self._checked("mobile", rules.phone_clean, kind=rules.PhoneKind.MOBILE)
 
     def clean_contact_email(self) -> str:
-        return self._checked("contact_email", services.email_clean)
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A value on the confirm screen, and whether this procedure changes it (marked 「変更」)."""
-
-    text: str
-    changed: bool = False
-
-    def __str__(self) -> str:
-        return self.text
+        return self._checked("contact_email", rules.email_clean)
 
 
 def _shown(name: str, value: Any) -> str:
@@ -119,36 +106,58 @@ def _shown(name: str, value: Any) -> str:
     return str(value or "")
 
 
-def _fixed_rows(contract: Contract) -> list[tuple[Any, Any]]:
+def _fixed_rows(contract: Contract) -> list[Row]:
     """What changes only on paper (manual §2.4): shown, never an input."""
-    gender = str(Gender(contract.gender).label) if contract.gender in Gender.values else ""
+    gender = Gender(contract.gender).label if contract.gender in Gender.values else ""
     address = contract.install_address
     if contract.postal_code:
         address = f"〒{contract.postal_code} {address}"
     return [
-        (_("氏名"), f"({_('姓')}) {contract.family_name} ({_('名')}) {contract.given_name}"),
-        (
+        row(_("氏名"), f"({_('姓')}) {contract.family_name} ({_('名')}) {contract.given_name}"),
+        row(
             _("氏名カナ"),
             f"({_('姓カナ')}) {contract.family_name_kana} ({_('名カナ')}) {contract.given_name_kana}",
         ),
-        (_("生年月日"), contract.birth_date.strftime("%Y/%m/%d") if contract.birth_date else ""),
-        (_("性別"), gender),
-        (_("設置先住所"), address),
+        row(_("生年月日"), date_short(contract.birth_date) if contract.birth_date else ""),
+        row(_("性別"), gender),
+        row(_("設置先住所"), address),
     ]
 
 
-def _rows(contract: Contract, values: dict[str, Any], changed: list[str]) -> list[tuple[Any, Any]]:
-    labels = services.profile_labels()
+@dataclass(frozen=True)
+class ProfileChange:
+    """The six contact details as they will be stored, and which of them change."""
+
+    occupation: str
+    household_size: int | None
+    phone: str
+    fax: str
+    mobile: str
+    contact_email: str
+    changed: tuple[str, ...]
+
+    def values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "changed"}
+
+
+@dataclass(frozen=True)
+class ProfileChanged:
+    changed: tuple[str, ...]
+    mail_to: str  # where the 手続き完了メール went ("" if nowhere)
+
+
+def _rows(contract: Contract, values: dict[str, Any], changed: tuple[str, ...]) -> list[Row]:
+    labels = rules.profile_labels()
     return [
-        *((label, Shown(str(value))) for label, value in _fixed_rows(contract)),
+        *_fixed_rows(contract),
         *(
-            (labels[name], Shown(_shown(name, values[name]), name in changed))
-            for name in services.PROFILE_FIELDS
+            row(labels[name], _shown(name, values[name]), changed=name in changed)
+            for name in rules.PROFILE_FIELDS
         ),
     ]
 
 
-class Profile(Procedure):
+class Profile(FormProcedure[ProfileForm, ProfileChange, ProfileChanged]):
     """F-PROFILE お客様情報変更 (manual §2.4)."""
 
     name = "profile"
@@ -159,48 +168,43 @@ class Profile(Procedure):
     confirm_template = "portal/profile_confirm.html"
     complete_template = "portal/profile_complete.html"
 
-    def initial(self, viewer: Viewer, account: AccountId | None) -> dict[str, Any]:
-        return {name: getattr(viewer.contract, name) for name in services.PROFILE_FIELDS}
+    def initial(self, step: Step) -> dict[str, Any]:
+        return {name: getattr(step.contract, name) for name in rules.PROFILE_FIELDS}
 
-    def context(self, viewer: Viewer, account: AccountId | None) -> dict[str, Any]:
+    def context(self, step: Step) -> dict[str, Any]:
         return {
             "notes": "profile",
             "intro": _("変更したい情報をご入力のうえ、「次へ進む」ボタンをクリックしてください。"),
-            "fixed_rows": _fixed_rows(viewer.contract),
+            "fixed_rows": _fixed_rows(step.contract),
         }
 
-    def prepare(
-        self, form: forms.Form, viewer: Viewer, account: AccountId | None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        contract = viewer.contract
-        values = {name: form.cleaned_data[name] for name in services.PROFILE_FIELDS}
-        changed = services.profile_changes(contract, values)
+    def prepare(self, step: Step, form: ProfileForm) -> ProfileChange:
+        contract = step.contract
+        values = {name: form.cleaned_data[name] for name in rules.PROFILE_FIELDS}
+        changed = rules.profile_changes(contract, values)
         if not changed:
-            raise Invalid({"__all__": [_("変更された項目がありません。")]})
-        for name in services.PHONE_FIELDS:
+            raise Refused.page(_("変更された項目がありません。"))
+        for name in rules.PHONE_FIELDS:
             if name not in changed:  # the same number: kept as stored, however it is hyphenated
                 values[name] = getattr(contract, name)
-        return values, {**values, "changed": changed}
+        return ProfileChange(**values, changed=tuple(changed))
 
-    def confirm_rows(self, draft: Draft, viewer: Viewer, account: AccountId | None) -> list[tuple[Any, Any]]:
-        return _rows(viewer.contract, draft.payload, draft.payload["changed"])
+    def confirm_rows(self, step: Step, payload: ProfileChange) -> list[Row]:
+        return _rows(step.contract, payload.values(), payload.changed)
 
-    def commit(
-        self, request: HttpRequest, actor: Actor, payload: dict[str, Any], viewer: Viewer, account: Any
-    ) -> dict[str, Any]:
-        contract = viewer.contract
-        try:
-            changed = services.contract_profile_update(contract=contract, actor=actor, data=payload)
-        except services.ProfileError as refused:
-            raise Invalid(refused.errors) from None
-        values = {name: getattr(contract, name) for name in services.PROFILE_FIELDS}
-        return {
-            "rows": [
-                [str(label), str(shown), shown.changed] for label, shown in _rows(contract, values, changed)
-            ],
-            "changed": changed,
-            "mail_to": services.contact_address(contract),
-        }
+    def commit(self, step: Step, payload: ProfileChange) -> ProfileChanged:
+        changed = services.contract_profile_update(
+            contract=step.contract, actor=step.actor, data=payload.values()
+        )
+        return ProfileChanged(tuple(changed), services.contact_address(step.contract))
+
+    def complete_rows(
+        self, step: Step, payload: ProfileChange, result: ProfileChanged, shown: list[Row]
+    ) -> list[Row]:
+        """What is stored now, marked with what the service changed (a concurrent change of the
+        same field by another session is not marked as this one's)."""
+        contract = step.contract
+        return _rows(contract, {n: getattr(contract, n) for n in rules.PROFILE_FIELDS}, result.changed)
 
 
 PROFILE = Profile()

@@ -15,19 +15,15 @@ table decides who opens these pages (holder: yes; admin ID: after the step-up; u
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
 
 from mypage import billing_engine as engine
 from mypage.accounts.permissions import Feature
 from mypage.accounts.selectors import Viewer
-from mypage.billing.models import LineKind, Statement
-from mypage.billing.selectors import NoStatementError, StatementView, statement_view
-from mypage.contracts.models import Contract
+from mypage.billing.models import LineKind
+from mypage.billing.selectors import NoStatementError, StatementView, statement_month_rows, statement_view
 from mypage.core import clock
 
 from .access import portal_view
@@ -46,62 +42,6 @@ class MonthConverter:
         return str(value) if isinstance(value, engine.Month) else str(engine.Month.parse(value))
 
 
-# --- Formatting (Jinja2 has no locale-aware money or dates) ------------------------------------
-
-
-def yen(amount: int) -> str:
-    return _("%(amount)s円") % {"amount": f"{amount:,}"}
-
-
-def month_label(month: engine.Month) -> str:
-    return _("%(y)d年%(m)d月") % {"y": month.year, "m": month.month}
-
-
-def day_label(moment: dt.datetime) -> str:
-    day = moment.astimezone(clock.TOKYO).date()
-    return _("%(y)d年%(m)d月%(d)d日") % {"y": day.year, "m": day.month, "d": day.day}
-
-
-FMT = {"yen": yen, "month": month_label, "day": day_label}
-
-
-# --- What the pages show -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MonthRow:
-    month: engine.Month
-    total: int
-    issued_at: dt.datetime | None  # None: not closed yet (確定前)
-
-    @property
-    def preview(self) -> bool:
-        return self.issued_at is None
-
-
-def month_rows(contract: Contract) -> list[MonthRow]:
-    """The rows of the months list, newest first: the months not closed yet (the open month, and
-    the month just ended until its close has run) as previews, then every issued statement."""
-    issued = [
-        MonthRow(engine.Month.of(day), total, issued_at)
-        for day, total, issued_at in Statement.objects.filter(contract=contract)
-        .order_by("-month")
-        .values_list("month", "total", "issued_at")
-    ]
-    issued_months = {row.month for row in issued}
-    current = engine.Month.of(clock.today())
-    previews = []
-    for month in (current, current + -1):
-        if month in issued_months:
-            continue
-        try:
-            view = statement_view(contract=contract, month=month)
-        except NoStatementError:
-            continue  # the contract did not exist yet in that month
-        previews.append(MonthRow(month, view.total, None))
-    return previews + issued
-
-
 @portal_view(Feature.BILL_VIEW)
 def statement_months(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     """月額請求明細照会: the months list."""
@@ -109,7 +49,7 @@ def statement_months(request: HttpRequest, viewer: Viewer) -> HttpResponse:
         request,
         viewer,
         "portal/billing_months.html",
-        {"rows": month_rows(viewer.contract), "fmt": FMT},
+        {"rows": statement_month_rows(contract=viewer.contract)},
     )
 
 
@@ -125,7 +65,6 @@ def statement_detail(request: HttpRequest, viewer: Viewer, month: engine.Month) 
         "month_over": month < engine.Month.of(clock.today()),
         "statement": statement,
         "fee_kind": LineKind.REAPPLICATION_FEE.value,
-        "fmt": FMT,
     }
     response = page(request, viewer, "portal/billing_statement.html", context)
     if statement is None:

@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 from django.utils.translation import gettext_lazy as _
 
+from mypage.accounts import rules
 from mypage.accounts.permissions import Feature as F
 
 from . import options, statements, views
@@ -12,7 +13,7 @@ from .views import coming_soon as soon
 class AccountIdConverter:
     """The account ID string of SPEC §4 (the strict rule is checked where IDs are created)."""
 
-    regex = r"[a-z][a-z0-9._\-]{2,19}"
+    regex = rules.ACCOUNT_ID_SHAPE
 
     def to_python(self, value: str) -> str:
         return value

@@ -21,15 +21,21 @@ from mypage.accounts.models import AccountId
 from mypage.accounts.permissions import Feature, Role, Verdict
 from mypage.accounts.selectors import Viewer
 from mypage.audit.models import LoginOutcome
-from mypage.audit.services import audit_record
 from mypage.core import clock
 from mypage.core.brands import brand_for_request
+from mypage.core.client import client_ip, user_agent
 from mypage.principals.models import PrincipalKind
-from mypage.principals.services import login_invalid_record, principal_authenticate
+from mypage.principals.services import login_invalid_record, principal_authenticate, step_up_verify
 from mypage.subscriptions.selectors import account_overview, contract_overview
 
-from .access import SESSION_STEP_UP_AT, current_viewer, needs_first_account, portal_view, public_view
-from .client import client_ip, user_agent
+from .access import (
+    SESSION_STEP_UP_AT,
+    actor_for,
+    current_viewer,
+    needs_first_account,
+    portal_view,
+    public_view,
+)
 from .forms import AccountLoginForm, CustomerLoginForm, StepUpForm
 from .middleware import SESSION_EXPIRED
 from .navigation import menu_for
@@ -189,24 +195,16 @@ def step_up(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     form = StepUpForm(request.POST or None, prefix="c")
     failed: Any = ""
     if request.method == "POST" and form.is_valid():
-        number = form.cleaned_data["customer_number"]
-        result = principal_authenticate(
+        if step_up_verify(
             request=request,
-            kind=PrincipalKind.HOLDER,
-            identifier=number,
+            actor=actor_for(request, viewer),
+            customer_number=viewer.contract.customer_number,
+            typed_number=form.cleaned_data["customer_number"],
             password=form.cleaned_data["password"],
             ip=client_ip(request),
             user_agent=user_agent(request),
-        )
-        if result.principal is not None and number == viewer.contract.customer_number:
+        ):
             request.session[SESSION_STEP_UP_AT] = clock.now().timestamp()
-            audit_record(
-                actor_kind=viewer.role,
-                actor=viewer.login_name,
-                customer_number=viewer.contract.customer_number,
-                ip=client_ip(request),
-                action="step_up",
-            )
             return redirect(_safe_next(request, reverse("portal:home")))
         failed = LOGIN_FAILED[PrincipalKind.HOLDER]
     return page(

@@ -9,9 +9,9 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.http import HttpRequest
 
-from mypage.audit.models import LoginOutcome
+from mypage.audit.models import AuditAction, LoginOutcome
 from mypage.audit.selectors import login_is_throttled
-from mypage.audit.services import login_attempt_record
+from mypage.audit.services import Actor, audit_change, login_attempt_record
 
 from .models import PasswordHistory, Principal, PrincipalKind, login_key
 from .passwords import password_validate
@@ -47,6 +47,34 @@ def principal_authenticate(
         outcome = LoginOutcome.SUCCESS if principal is not None else LoginOutcome.FAILURE
     login_attempt_record(kind=kind, identifier=identifier, ip=ip, user_agent=user_agent, outcome=outcome)
     return LoginResult(principal=principal, outcome=outcome)
+
+
+def step_up_verify(
+    *,
+    request: HttpRequest,
+    actor: Actor,
+    customer_number: str,
+    typed_number: str,
+    password: str,
+    ip: str | None,
+    user_agent: str,
+) -> bool:
+    """The step-up of the ※ pages (SPEC §2): the お客様番号 and its password asked again. True when
+    ``typed_number`` is the contract's own (``customer_number``) and its password is right; the
+    attempt goes through the login throttle and log like a login, and a success is audited.
+    Remembering the success (and for how long) is the caller's: the HTTP session's."""
+    result = principal_authenticate(
+        request=request,
+        kind=PrincipalKind.HOLDER,
+        identifier=typed_number,
+        password=password,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    if result.principal is None or typed_number != customer_number:
+        return False
+    audit_change(actor, AuditAction.STEP_UP)
+    return True
 
 
 def login_invalid_record(*, kind: PrincipalKind, identifier: str, ip: str | None, user_agent: str) -> None:

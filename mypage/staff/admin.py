@@ -15,10 +15,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from mypage.accounts.models import AccountId
-from mypage.audit.models import AuditEntry, LoginAttempt
+from mypage.audit.models import ActorKind, AuditEntry, LoginAttempt
 from mypage.audit.services import Actor
 from mypage.billing.models import MonthClose, Statement, StatementLine
 from mypage.contracts.models import Contract
+from mypage.core.client import client_ip
 from mypage.core.models import Brand, Plan, Product
 from mypage.notifications.models import MailState, OutboxMail
 from mypage.notifications.services import mail_requeue
@@ -157,12 +158,15 @@ class LoginAttemptAdmin(ReadOnlyAdmin):
 
 
 def staff_actor(request: HttpRequest) -> Actor:
+    """The member of staff making a change: their name, the real client address (behind the
+    trusted proxies, as for customers) and the permissions they hold, which services check."""
     user: Any = request.user
     return Actor(
-        kind="staff",
+        kind=ActorKind.STAFF,
         name=user.identifier,
-        ip=str(request.META.get("REMOTE_ADDR") or "") or None,
+        ip=client_ip(request),
         principal_id=user.pk,
+        staff_permissions=frozenset(user.get_all_permissions()),
     )
 
 

@@ -1,11 +1,11 @@
-"""Subscriptions to catalogue products (SPEC §6, §7). Purchase and cancellation services come
-with the option-services issue; the overview already reads what is held from here."""
+"""Subscriptions to catalogue products (SPEC §6, §7) and the licences of security options."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
 from mypage.contracts.models import Contract
 from mypage.core.models import Product
@@ -30,6 +30,11 @@ class Subscription(models.Model):
     class Meta:
         verbose_name = _("オプション契約")
         verbose_name_plural = _("オプション契約")
+        # Staff buy or cancel on a customer's behalf only with these (given through groups).
+        permissions = [
+            ("purchase_for_customer", _("お客様に代わってオプションを購入できる")),
+            ("cancel_for_customer", _("お客様に代わってオプションを解約できる")),
+        ]
         indexes = [models.Index(fields=["contract", "cancelled_on"])]
         constraints = [
             models.CheckConstraint(
@@ -45,6 +50,17 @@ class Subscription(models.Model):
     @property
     def is_live(self) -> bool:
         return self.cancelled_on is None
+
+    def engine_view(self) -> engine.Subscription:
+        """This subscription as the billing engine sees it (for one product's dates: the account
+        ID plays no part there)."""
+        return engine.Subscription(
+            id=self.pk,
+            product_code=self.product.code,
+            account_id=None,
+            applied_on=self.applied_on,
+            cancelled_on=self.cancelled_on,
+        )
 
 
 class SecurityLicence(models.Model):

@@ -14,7 +14,7 @@ from mypage.core.catalogue import CatalogueItem, catalogue, item_by_pk
 from mypage.core.models import ProductCategory, ProductScope
 from mypage.mail import selectors as mail_selectors
 
-from . import services
+from . import rules
 from .models import SecurityLicence, Subscription
 
 
@@ -194,6 +194,9 @@ class ProductState:
     first_charge_date: dt.date | None  # of the live subscription, or of a purchase made today
     licence: SecurityLicence | None  # the live subscription's licence (security options)
     problems: list[str]  # why it cannot be bought (未購入) / cancelled (購入済) now; [] if it can
+    # Names of the held products in the same scope that require this one and end with it (the
+    # warranty's 追加オプション when its basic service is cancelled).
+    dependants: tuple[str, ...] = ()
 
     @property
     def can_purchase(self) -> bool:
@@ -206,8 +209,8 @@ class ProductState:
 
 def product_state(*, contract: Contract, account: AccountId | None, product_code: str) -> ProductState:
     """The state of ``product_code`` for ``contract`` (and ``account`` for an account-scoped
-    product). Raises ``services.UnknownProduct`` for a code the catalogue does not have."""
-    product, item = services.catalogue_product(product_code)
+    product). Raises ``rules.UnknownProduct`` for a code the catalogue does not have."""
+    product, item = rules.catalogue_product(product_code)
     scope_account = account if product.scope == ProductScope.ACCOUNT_ID else None
     subscription = (
         Subscription.objects.filter(
@@ -224,26 +227,38 @@ def product_state(*, contract: Contract, account: AccountId | None, product_code
     )
     if subscription is not None:
         first_charge = engine.first_charge_date(
-            services.engine_subscription(subscription), engine.BillingRule(product.billing_rule)
+            subscription.engine_view(), engine.BillingRule(product.billing_rule)
         )
-        problems = services.cancel_problems(contract=contract, account=account, product_code=product_code)
+        problems = rules.cancel_problems(contract=contract, account=account, product_code=product_code)
         licence = getattr(subscription, "licence", None)
+        dependants = tuple(
+            Subscription.objects.filter(
+                contract=contract,
+                product__requires=product,
+                cancelled_on__isnull=True,
+                **({"account__isnull": True} if scope_account is None else {"account": scope_account}),
+            )
+            .order_by("product__sort_order", "id")
+            .values_list("product__name", flat=True)
+        )
     else:
         today_purchase = engine.Subscription(
             id=0, product_code=product.code, account_id=None, applied_on=clock.today()
         )
         first_charge = engine.first_charge_date(today_purchase, engine.BillingRule(product.billing_rule))
-        problems = services.purchase_problems(contract=contract, account=account, product_code=product_code)
+        problems = rules.purchase_problems(contract=contract, account=account, product_code=product_code)
         licence = None
+        dependants = ()
     return ProductState(
         item=item,
         held=subscription is not None,
         subscription=subscription,
         monthly_fee=product.monthly_fee,
-        reapplication_fee=services.reapplication_fee_due(contract=contract, product_code=product_code),
+        reapplication_fee=rules.reapplication_fee_due(contract=contract, product_code=product_code),
         first_charge_date=first_charge,
         licence=licence,
         problems=problems,
+        dependants=dependants,
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mypage.billing.services import (
+from mypage.billing.close import (
     DEFAULT_CHUNK_SIZE,
     ChunkReport,
     CloseBusyError,
@@ -20,9 +20,7 @@ from mypage.billing.services import (
     default_workers,
     month_close,
 )
-from mypage.billing_engine import Month
-
-BAD_INPUT = 2  # exit status for a malformed or unfinished month (issue 5, "Bad input")
+from mypage.billing.management.arguments import BAD_INPUT, month_argument
 
 
 class Command(BaseCommand):
@@ -52,12 +50,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            month = Month.parse(options["month"])
-        except ValueError:
-            raise CommandError(
-                f"not a month: {options['month']!r} (expected YYYY-MM, e.g. 2026-10)", returncode=BAD_INPUT
-            ) from None
+        month = month_argument(options["month"])
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1", returncode=BAD_INPUT)
         if options["pause"] < 0:

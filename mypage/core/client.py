@@ -1,3 +1,6 @@
+"""Who is on the other end of a request: the client's address (proxy-aware) and user agent. Used
+by the portal and the back office alike, for login throttling and the audit log."""
+
 from __future__ import annotations
 
 from django.conf import settings

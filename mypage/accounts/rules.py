@@ -1,0 +1,104 @@
+"""Field rules of account IDs (SPEC §4): pure checks that take values and return problems.
+
+The services (``accounts.services``) run them before they write; the portal's forms run the same
+ones so that the messages beside the fields are these; a CSV import or the back office can call
+them without any write path. A field's label is the model's ``verbose_name`` (one source).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from .models import AccountId, Permission
+
+ID_MIN, ID_MAX = 3, 20
+#: What an account ID looks like at a glance (a login form, a URL): letters first, 3–20 characters
+#: of a-z 0-9 - _ . — the strict rule below is checked where IDs are created.
+ACCOUNT_ID_SHAPE = r"[a-z][a-z0-9._\-]{2,19}"
+# A letter first; letters, digits and - _ . after it; never two symbols in a row; no symbol last.
+ACCOUNT_ID_RE = re.compile(r"[a-z](?:[a-z0-9]|[-_.](?=[a-z0-9]))*")
+NAME_MAX = 40
+NAME_EXTRA = set(" \u3000・-.")  # besides letters, marks and digits: spaces, 中黒, hyphen, dot
+KANA_RE = re.compile(r"[\u30a1-\u30f6\u30fc\u30fb\u3000 ]+")  # full-width katakana, ー, ・, spaces
+HALF_WIDTH_KANA_RE = re.compile(r"[\uff61-\uff9f]")
+
+NAME_FIELDS = ("family_name", "given_name", "username")
+KANA_FIELDS = ("family_name_kana", "given_name_kana")
+PROFILE_FIELDS = (*NAME_FIELDS, *KANA_FIELDS)
+
+ID_TAKEN = gettext_noop(
+    "このアカウントIDは使用できません。既に登録されているか、過去に登録されていたIDです。"
+)
+
+
+def label(name: str) -> str:
+    """The label of an account-ID field (the model's ``verbose_name``), in the active language."""
+    field = AccountId._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(field.verbose_name)
+
+
+def account_id_problems(value: str) -> list[str]:
+    if not value:
+        return [_("アカウントIDを入力してください。")]
+    if not ID_MIN <= len(value) <= ID_MAX or not ACCOUNT_ID_RE.fullmatch(value):
+        return [
+            _(
+                "アカウントIDは3〜20文字の半角英小文字・数字・記号(-_.)で、英字で始め、記号で終わらず、"
+                "記号を続けずに入力してください。"
+            )
+        ]
+    return []
+
+
+def name_problems(value: str, *, label: str) -> list[str]:
+    """氏名 and ユーザーネーム: letters (any script), marks, digits, spaces, 中黒, hyphen, dot."""
+    if not value.strip():
+        return [_("%(label)sを入力してください。") % {"label": label}]
+    if len(value) > NAME_MAX:
+        return [_("%(label)sは%(max)d文字以内で入力してください。") % {"label": label, "max": NAME_MAX}]
+    for ch in value:
+        if ch in NAME_EXTRA:
+            continue
+        if unicodedata.category(ch)[0] not in "LMN" or HALF_WIDTH_KANA_RE.match(ch):
+            return [_("%(label)sに使用できない文字が含まれています。") % {"label": label}]
+    return []
+
+
+def kana_problems(value: str, *, label: str) -> list[str]:
+    """氏名カナ: full-width katakana only."""
+    if not value.strip():
+        return [_("%(label)sを入力してください。") % {"label": label}]
+    if len(value) > NAME_MAX:
+        return [_("%(label)sは%(max)d文字以内で入力してください。") % {"label": label, "max": NAME_MAX}]
+    if not KANA_RE.fullmatch(value):
+        return [_("%(label)sは全角カタカナで入力してください。") % {"label": label}]
+    return []
+
+
+def profile_problems(values: dict[str, str]) -> dict[str, list[str]]:
+    """Messages per field for 氏名, 氏名カナ and ユーザーネーム (only the fields given)."""
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        if name in NAME_FIELDS:
+            problems = name_problems(value, label=label(name))
+        elif name in KANA_FIELDS:
+            problems = kana_problems(value, label=label(name))
+        else:
+            continue
+        if problems:
+            errors[name] = problems
+    return errors
+
+
+def permission_problems(value: str) -> list[str]:
+    return [] if value in Permission.values else [_("アカウント権限種別を選択してください。")]
+
+
+def limit_message(limit: int) -> str:
+    return _("アカウントIDの登録可能数(%(n)d個)に達しています。") % {"n": limit}
