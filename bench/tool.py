@@ -278,12 +278,12 @@ def profile(runs: int = 1000) -> None:
     from django.template.loader import render_to_string
     from django.test import Client, RequestFactory
 
+    from mypage.accounts.backends import PRINCIPAL_RELATED, PrincipalBackend
     from mypage.accounts.permissions import Feature, Verdict
     from mypage.accounts.selectors import viewer_for
     from mypage.contracts.models import Contract
     from mypage.portal.navigation import menu_for
     from mypage.portal.pagecache import page_key
-    from mypage.principals.backends import PRINCIPAL_RELATED, PrincipalBackend
     from mypage.principals.models import Principal
     from mypage.subscriptions.selectors import contract_overview
 

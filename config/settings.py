@@ -166,7 +166,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -----------------------------------------------------------------------
 AUTH_USER_MODEL = "principals.Principal"
-AUTHENTICATION_BACKENDS = ["mypage.principals.backends.PrincipalBackend"]
+AUTHENTICATION_BACKENDS = ["mypage.accounts.backends.PrincipalBackend"]
 PASSWORD_HASHERS = [
     # Argon2id, m=19 MiB, t=2, p=1: OWASP's minimum, Dovecot/libsodium-compatible, ~17 ms here.
     "mypage.principals.hashers.MyPageArgon2Hasher",

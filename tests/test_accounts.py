@@ -68,6 +68,14 @@ def create_via_flow(client: Client, **changes: str):
     return confirm, done
 
 
+def new_id(account_id: str, password: services.PreparedPassword) -> services.NewAccountId:
+    return services.NewAccountId(account_id, services.AccountNames.of(PROFILE), "user", password)
+
+
+def change(profile, permission, password) -> services.AccountIdChange:
+    return services.AccountIdChange(services.AccountNames.of(profile), permission, password)
+
+
 def prepared(password: str = PASSWORD, contract: Contract | None = None) -> services.PreparedPassword:
     contract = contract or Contract.objects.get(customer_number="90000000000000")
     return services.password_prepare(password, identifiers=["x"], contract=contract)
@@ -231,10 +239,7 @@ def test_a_retired_id_can_never_be_taken_again_by_any_contract(demo):
         services.account_create(
             contract=Contract.objects.get(customer_number="80000000000000"),
             actor=ACTOR,
-            account_id="taro-new",
-            profile=PROFILE,
-            permission="user",
-            password=prepared(),
+            data=new_id("taro-new", prepared()),
         )
     assert "account_id" in refused.value.errors
 
@@ -246,19 +251,13 @@ def test_the_plans_limit_holds(demo):
         services.account_create(
             contract=contract,
             actor=ACTOR,
-            account_id=f"lim-{i}",
-            profile=PROFILE,
-            permission="user",
-            password=prepared(),
+            data=new_id(f"lim-{i}", prepared()),
         )
     with pytest.raises(Refused) as refused:
         services.account_create(
             contract=contract,
             actor=ACTOR,
-            account_id="lim-x",
-            profile=PROFILE,
-            permission="user",
-            password=prepared(),
+            data=new_id("lim-x", prepared()),
         )
     assert "__all__" in refused.value.errors
     assert AccountId.live.filter(contract=contract).count() == limit
@@ -275,10 +274,7 @@ def test_twenty_racing_creations_never_pass_the_limit(demo):
         return services.account_create(
             contract=contract,
             actor=ACTOR,
-            account_id=f"race-{i}",
-            profile=PROFILE,
-            permission="user",
-            password=password,
+            data=new_id(f"race-{i}", password),
         )
 
     results = race(20, create)
@@ -303,10 +299,7 @@ def test_twenty_racing_final_posts_with_one_token_change_once(demo):
                 "id": services.account_create(
                     contract=contract,
                     actor=ACTOR,
-                    account_id="once-only",
-                    profile=PROFILE,
-                    permission="user",
-                    password=password,
+                    data=new_id("once-only", password),
                 ).pk
             },
         )
@@ -396,17 +389,11 @@ def test_a_user_id_edits_only_itself_and_cannot_raise_its_permission(demo):
     user_actor = Actor(kind="user", name="arteri-an-003", customer_number="90000000000000")
     with pytest.raises(Refused) as refused:
         services.account_update(
-            account=account,
-            actor=user_actor,
-            profile={**PROFILE, "family_name": ""},
-            permission=None,
-            password=None,
+            account=account, actor=user_actor, data=change({**PROFILE, "family_name": ""}, None, None)
         )
     assert list(refused.value.errors) == ["family_name"]
     # The service itself ignores a permission a user ID sends for itself (not only the form).
-    services.account_update(
-        account=account, actor=user_actor, profile=PROFILE, permission=Permission.ADMIN, password=None
-    )
+    services.account_update(account=account, actor=user_actor, data=change(PROFILE, Permission.ADMIN, None))
     assert AccountId.objects.get(account_id="arteri-an-003").permission == Permission.USER
 
 
@@ -506,9 +493,7 @@ def test_every_change_is_audited_without_passwords(demo):
     services.account_update(
         account=account,
         actor=ACTOR,
-        profile={**PROFILE, "username": "変更"},
-        permission="admin",
-        password=prepared("another-good-pass-77"),
+        data=change({**PROFILE, "username": "変更"}, "admin", prepared("another-good-pass-77")),
     )
     services.account_retire(account=account, actor=ACTOR)
     entries = AuditEntry.objects.filter(target="taro-new").order_by("id")

@@ -1,4 +1,4 @@
-"""The principal's hand-compiled query (mypage.principals.backends.principal_load) gives what the
+"""The principal's hand-compiled query (mypage.accounts.backends.principal_load) gives what the
 ORM's select_related gives, for every kind of principal, with no further query."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from django.db import connection
 from django.db.models import Exists, OuterRef
 from django.test.utils import CaptureQueriesContext
 
+from mypage.accounts.backends import PRINCIPAL_RELATED, PrincipalBackend, principal_load
 from mypage.accounts.models import AccountId, Permission
-from mypage.principals.backends import PRINCIPAL_RELATED, PrincipalBackend, principal_load
 from mypage.principals.models import Principal, PrincipalKind
 from mypage.principals.services import principal_create
 

@@ -688,3 +688,49 @@ def test_a_purchase_racing_the_ids_deletion_never_leaves_a_live_option(demo):
     assert AccountId.objects.get(pk=account.pk).retired_at is not None
     assert not Subscription.objects.filter(account=account, cancelled_on__isnull=True).exists()
     assert not SecurityLicence.objects.filter(subscription__account=account, revoked_at__isnull=True).exists()
+
+
+# --- who may act: staff need their own permission, the system passes ---------------------------
+
+
+def test_staff_buy_or_cancel_only_with_their_own_permission(multi):
+    bare = Actor(kind="staff", name="suzuki")
+    refused_by = "この操作を行う権限がありません。"
+    with pytest.raises(Refused) as caught:
+        services.subscription_purchase(
+            contract=multi, account=None, product_code="remote_support", actor=bare
+        )
+    assert caught.value.messages == [refused_by]
+    buyer = Actor(kind="staff", name="suzuki", staff_permissions=frozenset({rules.STAFF_MAY_PURCHASE}))
+    bought = services.subscription_purchase(
+        contract=multi, account=None, product_code="remote_support", actor=buyer
+    )
+    assert AuditEntry.objects.get(action="subscription_purchase").actor_kind == "staff"
+    with pytest.raises(Refused) as caught:  # buying is not cancelling
+        services.subscription_cancel(contract=multi, account=None, product_code="remote_support", actor=buyer)
+    assert caught.value.messages == [refused_by]
+    canceller = Actor(kind="staff", name="sato", staff_permissions=frozenset({rules.STAFF_MAY_CANCEL}))
+    (cancelled,) = services.subscription_cancel(
+        contract=multi, account=None, product_code="remote_support", actor=canceller
+    )
+    assert cancelled.pk == bought.pk
+
+
+def test_the_back_office_actor_carries_the_staff_members_permissions_and_real_address(settings, rf):
+    from django.contrib.auth.models import Group
+    from django.contrib.auth.models import Permission as DjangoPermission
+
+    from mypage.principals.models import Principal
+    from mypage.staff.admin import staff_actor
+
+    settings.TRUSTED_PROXY_COUNT = 1
+    member = Principal.objects.create_staff("tanaka", "staff-password-123")
+    group = Group.objects.create(name="オプション解約")
+    group.permissions.add(DjangoPermission.objects.get(codename="cancel_for_customer"))
+    member.groups.add(group)
+    request = rf.get("/staff/", HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.1")
+    request.user = Principal.objects.get(pk=member.pk)
+    actor = staff_actor(request)
+    assert actor.kind == "staff" and actor.name == "tanaka"
+    assert actor.ip == "203.0.113.7"  # the client, not the proxy
+    assert actor.may(rules.STAFF_MAY_CANCEL) and not actor.may(rules.STAFF_MAY_PURCHASE)

@@ -46,3 +46,29 @@ def test_compiles(path: Path) -> None:
 def test_autoescape_is_on() -> None:
     template = engines["jinja2"].from_string("{{ value }}")
     assert template.render({"value": "<script>x</script>"}) == "&lt;script&gt;x&lt;/script&gt;"
+
+
+@pytest.mark.django_db
+def test_every_product_of_an_option_page_has_its_own_partial():
+    """Product copy lives in portal/products/<code>.html (description and notes at least)."""
+    from mypage.core.models import Product, ProductCategory
+
+    paged = {ProductCategory.SECURITY, ProductCategory.REMOTE_SUPPORT, ProductCategory.WARRANTY}
+    codes = [p.code for p in Product.objects.filter(category__in=paged)]
+    assert len(codes) == 7
+    for code in codes:
+        module = engines["jinja2"].env.get_template(f"portal/products/{code}.html").module
+        assert callable(getattr(module, "description", None)) and callable(getattr(module, "notes", None)), (
+            code
+        )
+        assert module.description().strip() and module.notes().strip(), code
+
+
+def test_no_template_tests_a_product_code():
+    """What a product needs on a page comes from the catalogue (fee, exemption, what ends with it)."""
+    offenders = [
+        str(path.relative_to(TEMPLATE_DIR))
+        for path in TEMPLATES
+        if re.search(r"""code\s*(==|!=|in)\s*["'(\[]""", COMMENT.sub("", path.read_text()))
+    ]
+    assert not offenders

@@ -10,7 +10,9 @@ which calls ``account_retire`` here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
@@ -38,6 +40,44 @@ class PreparedPassword:
 
     hash: str
     mask: str
+
+
+@dataclass(frozen=True)
+class AccountNames:
+    """氏名, 氏名カナ and ユーザーネーム of an account ID (checked by ``rules.profile_problems``)."""
+
+    family_name: str
+    given_name: str
+    family_name_kana: str
+    given_name_kana: str
+    username: str
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> AccountNames:
+        return cls(**{f: data[f] for f in rules.PROFILE_FIELDS})
+
+    def as_dict(self) -> dict[str, str]:
+        return {f: getattr(self, f) for f in rules.PROFILE_FIELDS}
+
+
+@dataclass(frozen=True)
+class NewAccountId:
+    """What ``account_create`` needs (and the confirm screen of アカウントID登録 shows)."""
+
+    account_id: str
+    names: AccountNames
+    permission: str
+    password: PreparedPassword
+
+
+@dataclass(frozen=True)
+class AccountIdChange:
+    """What ``account_update`` changes: the names, the permission (None: not offered, a user ID
+    changing itself) and the password (None: kept)."""
+
+    names: AccountNames
+    permission: str | None
+    password: PreparedPassword | None
 
 
 def password_prepare(
@@ -84,67 +124,54 @@ def account_create_problems(*, contract: Contract, account_id: str) -> dict[str,
     return {}
 
 
-def account_create(
-    *,
-    contract: Contract,
-    actor: Actor,
-    account_id: str,
-    profile: dict[str, str],
-    permission: str,
-    password: PreparedPassword,
-) -> AccountId:
+def account_create(*, contract: Contract, actor: Actor, data: NewAccountId) -> AccountId:
     """A new account ID of ``contract`` with its login (F-ACCT-NEW).
 
     The contract row is locked first (``SELECT … FOR UPDATE`` on PostgreSQL), so concurrent
     creations for one contract count the live IDs one after another and the plan's limit holds.
     """
-    errors = rules.profile_problems({f: profile.get(f, "") for f in rules.PROFILE_FIELDS})
-    if problems := rules.account_id_problems(account_id):
+    errors = rules.profile_problems(data.names.as_dict())
+    if problems := rules.account_id_problems(data.account_id):
         errors["account_id"] = problems
-    if problems := rules.permission_problems(permission):
+    if problems := rules.permission_problems(data.permission):
         errors["permission"] = problems
     _refuse_if(errors)
     with transaction.atomic():
         locked = Contract.objects.select_for_update().get(pk=contract.pk)
-        _refuse_if(account_create_problems(contract=locked, account_id=account_id))
+        _refuse_if(account_create_problems(contract=locked, account_id=data.account_id))
         try:
             with transaction.atomic():  # a savepoint: a lost race on the name is a field error
                 principal = Principal.objects.create(
-                    login_key=login_key(PrincipalKind.ACCOUNT, account_id),
+                    login_key=login_key(PrincipalKind.ACCOUNT, data.account_id),
                     kind=PrincipalKind.ACCOUNT,
-                    password=password.hash,
+                    password=data.password.hash,
                 )
                 account = AccountId.objects.create(
-                    account_id=account_id,
+                    account_id=data.account_id,
                     contract=locked,
                     principal=principal,
-                    permission=permission,
+                    permission=data.permission,
                     issued_on=clock.today(),
-                    **{f: profile[f] for f in rules.PROFILE_FIELDS},
+                    **data.names.as_dict(),
                 )
         except IntegrityError:
             raise Refused.field("account_id", _(rules.ID_TAKEN)) from None
-        PasswordHistory.objects.create(principal=principal, password_hash=password.hash)
-        audit_change(actor, AuditAction.ACCOUNT_CREATE, target=account_id, details={"permission": permission})
+        PasswordHistory.objects.create(principal=principal, password_hash=data.password.hash)
+        audit_change(
+            actor, AuditAction.ACCOUNT_CREATE, target=data.account_id, details={"permission": data.permission}
+        )
     return account
 
 
 # --- change -----------------------------------------------------------------------------------
 
 
-def account_update(
-    *,
-    account: AccountId,
-    actor: Actor,
-    profile: dict[str, str],
-    permission: str | None,
-    password: PreparedPassword | None,
-) -> list[str]:
+def account_update(*, account: AccountId, actor: Actor, data: AccountIdChange) -> list[str]:
     """Change an ID's names, permission and (if given) password (F-ACCT-EDIT). A user ID changes
     only its own names and password: a permission it sends is ignored. Returns the changed fields."""
-    errors = rules.profile_problems({f: profile.get(f, "") for f in rules.PROFILE_FIELDS})
-    if actor.kind is ActorKind.USER:
-        permission = None
+    profile = data.names.as_dict()
+    errors = rules.profile_problems(profile)
+    permission = None if actor.kind is ActorKind.USER else data.permission
     if permission is not None and (problems := rules.permission_problems(permission)):
         errors["permission"] = problems
     _refuse_if(errors)
@@ -158,8 +185,8 @@ def account_update(
             changed.append("permission")
         if changed:
             locked.save(update_fields=changed)
-        if password is not None:
-            _password_store(locked.principal, password, actor)
+        if data.password is not None:
+            _password_store(locked.principal, data.password, actor)
             changed.append("password")
         audit_change(
             actor,

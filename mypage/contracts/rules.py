@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -55,6 +56,25 @@ _KINDS_ALLOWED = {
     PhoneKind.MOBILE: {_T.MOBILE, _T.FIXED_LINE_OR_MOBILE},
 }
 _KIND_OF_FIELD = {"phone": PhoneKind.ANY, "fax": PhoneKind.FAX, "mobile": PhoneKind.MOBILE}
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """The six contact details お客様情報変更 may change, as they are (to be) stored."""
+
+    occupation: str
+    household_size: int | None
+    phone: str
+    fax: str
+    mobile: str
+    contact_email: str
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> ContactDetails:
+        return cls(**{name: data[name] for name in PROFILE_FIELDS})
+
+    def values(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in PROFILE_FIELDS}
 
 
 def label(name: str) -> str:

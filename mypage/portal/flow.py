@@ -59,6 +59,7 @@ from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mypage.accounts.models import AccountId
 from mypage.accounts.permissions import Feature
@@ -177,13 +178,14 @@ class Procedure[P, R]:
     name: ClassVar[str]  # unique: session key, completion record, URL names
     feature: ClassVar[Feature]
     title: ClassVar[str | Promise]  # the screen's name, e.g. 「アカウントID登録／変更」
-    commit_label: ClassVar[str | Promise] = "登録"
+    commit_label: ClassVar[str | Promise] = gettext_lazy("登録")
     confirm_template: ClassVar[str] = "portal/flow_confirm.html"
     complete_template: ClassVar[str] = "portal/flow_complete.html"
     # Where the complete screen lives, if not under the procedure's own prefix: a deleted ID's
     # URLs answer 404 once it is gone, so its complete screen cannot name it.
     complete_prefix: ClassVar[str | None] = None
     home: ClassVar[str] = "portal:home"  # where an unknown complete screen of such a one sends
+    notes: ClassVar[str] = ""  # which cautions the input screen shows (portal/_flow_notes.html)
     payload_type: ClassVar[type]  # P and R, read from the class's generic base
     result_type: ClassVar[type]
 
@@ -261,7 +263,14 @@ class Procedure[P, R]:
             step.request,
             step.viewer,
             template,
-            {"procedure": self, "title": self.title, "account": step.account, **self.context(step), **ctx},
+            {
+                "procedure": self,
+                "title": self.title,
+                "account": step.account,
+                "notes": self.notes,
+                **self.context(step),
+                **ctx,
+            },
         )
 
     def _confirm_page(self, step: Step, draft: Draft[P]) -> HttpResponse:
@@ -354,12 +363,13 @@ class FormProcedure[F: forms.Form, P, R](Procedure[P, R]):
 
     form_class: ClassVar[type[forms.Form]]
     input_template: ClassVar[str] = "portal/flow_input.html"
+    initial_values: ClassVar[dict[str, Any]] = {}  # the input screen's first values
 
     def form(self, step: Step, **kwargs: Any) -> F:
         return typing.cast(F, self.form_class(**kwargs))
 
     def initial(self, step: Step) -> dict[str, Any]:
-        return {}
+        return dict(self.initial_values)
 
     def prepare(self, step: Step, form: F) -> P:
         """The payload from a valid form; raise ``Refused`` for what the form cannot know."""

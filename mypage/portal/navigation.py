@@ -1,11 +1,17 @@
 """The left side menu (F-LOGIN-3), grouped as in the manual. Which entries show is decided by
-the permission matrix (``Viewer.can``), the same table the views enforce."""
+the permission matrix (``Viewer.can``), the same table the views enforce.
+
+An entry names its label (the manual's menu wording) and its URL name only: the feature that
+decides whether it shows is read from the view the URL conf routes that name to (the feature its
+``portal_view`` guard carries), so a page's feature is stated once, at the page.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
-from django.urls import reverse
+from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -17,9 +23,25 @@ from mypage.accounts.selectors import Viewer
 class Entry:
     label: str | Promise
     url_name: str
-    feature: Feature
     own_account: bool = False  # links to the viewer's own account ID (user-permission screen)
     anchor: str = ""
+
+    @property
+    def feature(self) -> Feature:
+        return feature_of(self.url_name)
+
+
+@cache
+def feature_of(url_name: str) -> Feature:
+    """The feature of the page ``url_name`` names, as its view's guard carries it."""
+    try:
+        path = reverse(url_name)
+    except NoReverseMatch:  # a page of one account ID: any ID's URL routes to the same view
+        path = reverse(url_name, kwargs={"account_id": "a00"})
+    feature = getattr(resolve(path).func, "feature", None)
+    if not isinstance(feature, Feature):
+        raise LookupError(f"{url_name} is not a page guarded by portal_view: it cannot be in the menu")
+    return feature
 
 
 @dataclass(frozen=True)
@@ -28,52 +50,51 @@ class Group:
     entries: tuple[Entry, ...]
 
 
-F = Feature
 MENU: tuple[Group, ...] = (
     Group(_("ご契約情報"), (
-        Entry(_("ご契約情報一覧"), "portal:overview", F.OVERVIEW),
-        Entry(_("ユーザー管理"), "portal:user_home", F.USER_HOME),
+        Entry(_("ご契約情報一覧"), "portal:overview"),
+        Entry(_("ユーザー管理"), "portal:user_home"),
     )),
     Group(_("各種お手続き"), (
-        Entry(_("お客様情報変更"), "portal:profile", F.PROFILE),
-        Entry(_("お客様番号パスワード変更"), "portal:customer_password", F.CUSTOMER_PASSWORD),
-        Entry(_("お支払い方法変更"), "portal:payment", F.PAY),
-        Entry(_("ご契約内容変更申請"), "portal:contract_change", F.CONTRACT_REQUEST),
-        Entry(_("ご利用ガイド・規約ご請求"), "portal:guide_request", F.CONTRACT_REQUEST),
-        Entry(_("ご解約"), "portal:line_cancellation", F.LINE_INFO),
+        Entry(_("お客様情報変更"), "portal:profile"),
+        Entry(_("お客様番号パスワード変更"), "portal:customer_password"),
+        Entry(_("お支払い方法変更"), "portal:payment"),
+        Entry(_("ご契約内容変更申請"), "portal:contract_change"),
+        Entry(_("ご利用ガイド・規約ご請求"), "portal:guide_request"),
+        Entry(_("ご解約"), "portal:line_cancellation"),
     )),
     Group(_("料金明細照会"), (
-        Entry(_("月額請求明細照会"), "portal:billing_monthly", F.BILL_VIEW),
-        Entry(_("GATE CALL通話明細照会"), "portal:calls_gatecall", F.BILL_VIEW),
-        Entry(_("GATE CALL050通話明細照会"), "portal:calls_gatecall050", F.BILL_VIEW),
-        Entry(_("UCOM光電話通話明細照会"), "portal:calls_phone", F.BILL_VIEW),
+        Entry(_("月額請求明細照会"), "portal:billing_monthly"),
+        Entry(_("GATE CALL通話明細照会"), "portal:calls_gatecall"),
+        Entry(_("GATE CALL050通話明細照会"), "portal:calls_gatecall050"),
+        Entry(_("UCOM光電話通話明細照会"), "portal:calls_phone"),
     )),
     Group(_("オプションサービス"), (
-        Entry(_("メールサービス"), "portal:mail_service", F.MAILOPT),
-        Entry(_("UCOM光 リモートサポート"), "portal:remote_support", F.RS),
-        Entry(_("UCOM光 あんしん機器保証"), "portal:warranty", F.WAR),
-        Entry(_("オンラインストレージ&フォトアルバム"), "portal:storage", F.STORAGE),
-        Entry(_("ギガシネマ with U-NEXT"), "portal:unext", F.EXT),
-        Entry(_("UCOM光 クラブオフ"), "portal:cluboff", F.EXT),
-        Entry(_("UCOM光電話"), "portal:phone_service", F.LINE_INFO),
-        Entry(_("GATE CALL"), "portal:gatecall_service", F.LINE_INFO),
+        Entry(_("メールサービス"), "portal:mail_service"),
+        Entry(_("UCOM光 リモートサポート"), "portal:remote_support"),
+        Entry(_("UCOM光 あんしん機器保証"), "portal:warranty"),
+        Entry(_("オンラインストレージ&フォトアルバム"), "portal:storage"),
+        Entry(_("ギガシネマ with U-NEXT"), "portal:unext"),
+        Entry(_("UCOM光 クラブオフ"), "portal:cluboff"),
+        Entry(_("UCOM光電話"), "portal:phone_service"),
+        Entry(_("GATE CALL"), "portal:gatecall_service"),
     )),
     Group(_("アカウントIDオプション"), (
-        Entry(_("アカウントID管理"), "portal:account_list", F.ACCT),
-        Entry(_("アカウントIDオプション変更"), "portal:overview", F.OVERVIEW, anchor="account-ids"),
-        Entry(_("パスワード変更"), "portal:account_password", F.ACCT_PASSWORD, own_account=True),
-        Entry(_("メールアドレス登録/変更"), "portal:account_mail", F.MAIL, own_account=True),
-        Entry(_("メール転送設定"), "portal:account_forwarding", F.FWD, own_account=True),
-        Entry(_("メール自動返信設定"), "portal:account_autoreply", F.AUTOREPLY, own_account=True),
-        Entry(_("セキュリティオプション"), "portal:account_security", F.SEC, own_account=True),
-        Entry(_("Webスペース"), "portal:account_webspace", F.WEB, own_account=True),
+        Entry(_("アカウントID管理"), "portal:account_list"),
+        Entry(_("アカウントIDオプション変更"), "portal:overview", anchor="account-ids"),
+        Entry(_("パスワード変更"), "portal:account_password", own_account=True),
+        Entry(_("メールアドレス登録/変更"), "portal:account_mail", own_account=True),
+        Entry(_("メール転送設定"), "portal:account_forwarding", own_account=True),
+        Entry(_("メール自動返信設定"), "portal:account_autoreply", own_account=True),
+        Entry(_("セキュリティオプション"), "portal:account_security", own_account=True),
+        Entry(_("Webスペース"), "portal:account_webspace", own_account=True),
     )),
     Group(_("障害情報"), (
-        Entry(_("メンテナンス情報"), "portal:notices", F.NOTICES),
-        Entry(_("マニュアル・利用規約"), "portal:manuals", F.SUPPORT),
+        Entry(_("メンテナンス情報"), "portal:notices"),
+        Entry(_("マニュアル・利用規約"), "portal:manuals"),
     )),
     Group(_("お問い合わせ窓口"), (
-        Entry(_("一般的なお問い合わせ"), "portal:contact", F.SUPPORT),
+        Entry(_("一般的なお問い合わせ"), "portal:contact"),
     )),
 )  # fmt: skip
 

@@ -149,10 +149,6 @@ class OptionProcedure(FormProcedure[OptionForm, OptionChoice, OptionDone]):
     def form(self, step: Step, **kwargs: Any) -> OptionForm:
         return OptionForm(codes=self.codes(step), **kwargs)
 
-    def values(self, form: OptionForm) -> dict[str, Any]:
-        data = form.cleaned_data
-        return {"product": data["product"], "action": data["action"], "agree": bool(data.get("agree"))}
-
     def context(self, step: Step) -> dict[str, Any]:
         return {
             "category": self.category.value,

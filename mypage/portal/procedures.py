@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from mypage.accounts import rules, services
 from mypage.accounts.models import Permission
 from mypage.accounts.permissions import Feature, Role
-from mypage.accounts.services import PreparedPassword
+from mypage.accounts.services import AccountIdChange, AccountNames, NewAccountId, PreparedPassword
 from mypage.core.errors import Refused
 from mypage.lifecycle import account_delete
 from mypage.mail import selectors as mail_selectors
@@ -24,32 +24,14 @@ from .flow import ConfirmOnlyProcedure, FormProcedure, Nothing, Row, Step, row
 from .forms import AccountIdForm, PasswordChangeForm
 
 
-@dataclass(frozen=True)
-class Names:
-    """氏名, 氏名カナ and ユーザーネーム of an account ID."""
-
-    family_name: str
-    given_name: str
-    family_name_kana: str
-    given_name_kana: str
-    username: str
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> Names:
-        return cls(**{f: data[f] for f in rules.PROFILE_FIELDS})
-
-    def as_dict(self) -> dict[str, str]:
-        return {f: getattr(self, f) for f in rules.PROFILE_FIELDS}
-
-    def rows(self) -> list[Row]:
-        return [
-            row(_("氏名"), f"({_('姓')}) {self.family_name} ({_('名')}) {self.given_name}"),
-            row(
-                _("氏名カナ"),
-                f"({_('姓カナ')}) {self.family_name_kana} ({_('名カナ')}) {self.given_name_kana}",
-            ),
-            row(_("ユーザーネーム"), self.username),
-        ]
+def _name_rows(names: AccountNames) -> list[Row]:
+    return [
+        row(_("氏名"), f"({_('姓')}) {names.family_name} ({_('名')}) {names.given_name}"),
+        row(
+            _("氏名カナ"), f"({_('姓カナ')}) {names.family_name_kana} ({_('名カナ')}) {names.given_name_kana}"
+        ),
+        row(_("ユーザーネーム"), names.username),
+    ]
 
 
 def _prepared(step: Step, password: str, account_id: str, principal: Principal | None) -> PreparedPassword:
@@ -71,15 +53,7 @@ def _keep_this_session(step: Step, principal_id: int) -> None:
         update_session_auth_hash(step.request, Principal.objects.get(pk=principal_id))
 
 
-# --- F-ACCT-NEW ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NewAccount:
-    account_id: str
-    names: Names
-    permission: str
-    password: PreparedPassword
+# --- F-ACCT-NEW and F-ACCT-EDIT -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -87,63 +61,37 @@ class AccountCreated:
     account_id: str
 
 
-class AccountNew(FormProcedure[AccountIdForm, NewAccount, AccountCreated]):
+class AccountNew(FormProcedure[AccountIdForm, NewAccountId, AccountCreated]):
     """F-ACCT-NEW アカウントID登録／変更 (manual §8)."""
 
     name = "account_new"
     feature = Feature.ACCT
+    notes = "account_id"
     title = gettext_lazy("アカウントID登録／変更")
     form_class = AccountIdForm
-    commit_label = gettext_lazy("登録")
+    initial_values = {"permission": Permission.USER}
     complete_template = "portal/account_new_complete.html"
 
-    def initial(self, step: Step) -> dict[str, Any]:
-        return {"permission": Permission.USER}
-
-    def context(self, step: Step) -> dict[str, Any]:
-        return {"notes": "account_id"}
-
-    def prepare(self, step: Step, form: AccountIdForm) -> NewAccount:
+    def prepare(self, step: Step, form: AccountIdForm) -> NewAccountId:
         data = form.cleaned_data
         if problems := services.account_create_problems(
             contract=step.contract, account_id=data["account_id"]
         ):
             raise Refused(problems)
-        return NewAccount(
-            account_id=data["account_id"],
-            names=Names.of(data),
-            permission=data["permission"],
-            password=_prepared(step, data["password"], data["account_id"], None),
-        )
+        password = _prepared(step, data["password"], data["account_id"], None)
+        return NewAccountId(data["account_id"], AccountNames.of(data), data["permission"], password)
 
-    def confirm_rows(self, step: Step, payload: NewAccount) -> list[Row]:
+    def confirm_rows(self, step: Step, payload: NewAccountId) -> list[Row]:
         return [
             row(_("アカウントID"), payload.account_id),
-            *payload.names.rows(),
+            *_name_rows(payload.names),
             row(_("パスワード"), payload.password.mask),
             _permission_row(payload.permission),
         ]
 
-    def commit(self, step: Step, payload: NewAccount) -> AccountCreated:
-        created = services.account_create(
-            contract=step.contract,
-            actor=step.actor,
-            account_id=payload.account_id,
-            profile=payload.names.as_dict(),
-            permission=payload.permission,
-            password=payload.password,
-        )
+    def commit(self, step: Step, payload: NewAccountId) -> AccountCreated:
+        created = services.account_create(contract=step.contract, actor=step.actor, data=payload)
         return AccountCreated(created.account_id)
-
-
-# --- F-ACCT-EDIT --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AccountChange:
-    names: Names
-    permission: str | None  # None: not offered (a user ID changing itself)
-    password: PreparedPassword | None  # None: kept
 
 
 @dataclass(frozen=True)
@@ -152,54 +100,47 @@ class AccountChanged:
     changed: tuple[str, ...]
 
 
-class AccountEdit(FormProcedure[AccountIdForm, AccountChange, AccountChanged]):
+class AccountEdit(FormProcedure[AccountIdForm, AccountIdChange, AccountChanged]):
     """F-ACCT-EDIT アカウントID登録／変更 of an existing ID (manual §9); a user ID its own."""
 
     name = "account_edit"
     feature = Feature.ACCT_EDIT
+    notes = "account_edit"
     title = gettext_lazy("アカウントID登録／変更")
     form_class = AccountIdForm
-    commit_label = gettext_lazy("登録")
 
     def form(self, step: Step, **kwargs: Any) -> AccountIdForm:
         return AccountIdForm(editing=True, with_permission=step.viewer.role is not Role.USER, **kwargs)
 
     def initial(self, step: Step) -> dict[str, Any]:
-        account = step.target
-        return {**{f: getattr(account, f) for f in rules.PROFILE_FIELDS}, "permission": account.permission}
+        return {
+            **{f: getattr(step.target, f) for f in rules.PROFILE_FIELDS},
+            "permission": step.target.permission,
+        }
 
     def context(self, step: Step) -> dict[str, Any]:
-        return {"notes": "account_edit", "fixed_rows": [row(_("アカウントID"), step.target.account_id)]}
+        return {"fixed_rows": [row(_("アカウントID"), step.target.account_id)]}
 
-    def prepare(self, step: Step, form: AccountIdForm) -> AccountChange:
-        data = form.cleaned_data
-        password = data["password"]
-        return AccountChange(
-            names=Names.of(data),
-            permission=data.get("permission"),
-            password=_prepared(step, password, step.target.account_id, step.target.principal)
-            if password
-            else None,
+    def prepare(self, step: Step, form: AccountIdForm) -> AccountIdChange:
+        data, target = form.cleaned_data, step.target
+        password = (
+            _prepared(step, data["password"], target.account_id, target.principal)
+            if data["password"]
+            else None
         )
+        return AccountIdChange(AccountNames.of(data), data.get("permission"), password)
 
-    def confirm_rows(self, step: Step, payload: AccountChange) -> list[Row]:
-        account = step.target
+    def confirm_rows(self, step: Step, payload: AccountIdChange) -> list[Row]:
         return [
-            row(_("アカウントID"), account.account_id),
-            *payload.names.rows(),
+            row(_("アカウントID"), step.target.account_id),
+            *_name_rows(payload.names),
             row(_("パスワード"), payload.password.mask if payload.password else _("変更しない")),
-            _permission_row(payload.permission or account.permission),
+            _permission_row(payload.permission or step.target.permission),
         ]
 
-    def commit(self, step: Step, payload: AccountChange) -> AccountChanged:
-        changed = services.account_update(
-            account=step.target,
-            actor=step.actor,
-            profile=payload.names.as_dict(),
-            permission=payload.permission,
-            password=payload.password,
-        )
-        return AccountChanged(principal_id=step.target.principal_id, changed=tuple(changed))
+    def commit(self, step: Step, payload: AccountIdChange) -> AccountChanged:
+        changed = services.account_update(account=step.target, actor=step.actor, data=payload)
+        return AccountChanged(step.target.principal_id, tuple(changed))
 
     def after_commit(self, step: Step, result: AccountChanged) -> None:
         if "password" in result.changed:

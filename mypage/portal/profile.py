@@ -4,8 +4,8 @@ form only carries the input to them, so the messages beside the fields are the r
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from mypage.accounts.permissions import Feature
 from mypage.contracts import rules, services
 from mypage.contracts.models import Contract, Gender, Occupation
+from mypage.contracts.rules import ContactDetails
 from mypage.core.errors import Refused
 from mypage.core.formatting import date_short
 
@@ -125,46 +126,27 @@ def _fixed_rows(contract: Contract) -> list[Row]:
 
 
 @dataclass(frozen=True)
-class ProfileChange:
-    """The six contact details as they will be stored, and which of them change."""
-
-    occupation: str
-    household_size: int | None
-    phone: str
-    fax: str
-    mobile: str
-    contact_email: str
-    changed: tuple[str, ...]
-
-    def values(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "changed"}
-
-
-@dataclass(frozen=True)
 class ProfileChanged:
     changed: tuple[str, ...]
     mail_to: str  # where the 手続き完了メール went ("" if nowhere)
 
 
-def _rows(contract: Contract, values: dict[str, Any], changed: tuple[str, ...]) -> list[Row]:
+def _rows(contract: Contract, values: dict[str, Any], changed: Sequence[str]) -> list[Row]:
     labels = rules.profile_labels()
     return [
         *_fixed_rows(contract),
-        *(
-            row(labels[name], _shown(name, values[name]), changed=name in changed)
-            for name in rules.PROFILE_FIELDS
-        ),
+        *(row(labels[n], _shown(n, values[n]), changed=n in changed) for n in rules.PROFILE_FIELDS),
     ]
 
 
-class Profile(FormProcedure[ProfileForm, ProfileChange, ProfileChanged]):
+class Profile(FormProcedure[ProfileForm, ContactDetails, ProfileChanged]):
     """F-PROFILE お客様情報変更 (manual §2.4)."""
 
     name = "profile"
     feature = Feature.PROFILE
+    notes = "profile"
     title = gettext_lazy("顧客基本情報入力")
     form_class = ProfileForm
-    commit_label = gettext_lazy("登録")
     confirm_template = "portal/profile_confirm.html"
     complete_template = "portal/profile_complete.html"
 
@@ -172,39 +154,34 @@ class Profile(FormProcedure[ProfileForm, ProfileChange, ProfileChanged]):
         return {name: getattr(step.contract, name) for name in rules.PROFILE_FIELDS}
 
     def context(self, step: Step) -> dict[str, Any]:
-        return {
-            "notes": "profile",
-            "intro": _("変更したい情報をご入力のうえ、「次へ進む」ボタンをクリックしてください。"),
-            "fixed_rows": _fixed_rows(step.contract),
-        }
+        intro = _("変更したい情報をご入力のうえ、「次へ進む」ボタンをクリックしてください。")
+        return {"intro": intro, "fixed_rows": _fixed_rows(step.contract)}
 
-    def prepare(self, step: Step, form: ProfileForm) -> ProfileChange:
-        contract = step.contract
+    def prepare(self, step: Step, form: ProfileForm) -> ContactDetails:
         values = {name: form.cleaned_data[name] for name in rules.PROFILE_FIELDS}
-        changed = rules.profile_changes(contract, values)
+        changed = rules.profile_changes(step.contract, values)
         if not changed:
             raise Refused.page(_("変更された項目がありません。"))
-        for name in rules.PHONE_FIELDS:
-            if name not in changed:  # the same number: kept as stored, however it is hyphenated
-                values[name] = getattr(contract, name)
-        return ProfileChange(**values, changed=tuple(changed))
+        for name in set(rules.PHONE_FIELDS) - set(changed):  # the same number: kept as stored
+            values[name] = getattr(step.contract, name)
+        return ContactDetails.of(values)
 
-    def confirm_rows(self, step: Step, payload: ProfileChange) -> list[Row]:
-        return _rows(step.contract, payload.values(), payload.changed)
+    def confirm_rows(self, step: Step, payload: ContactDetails) -> list[Row]:
+        values = payload.values()
+        return _rows(step.contract, values, rules.profile_changes(step.contract, values))
 
-    def commit(self, step: Step, payload: ProfileChange) -> ProfileChanged:
+    def commit(self, step: Step, payload: ContactDetails) -> ProfileChanged:
         changed = services.contract_profile_update(
             contract=step.contract, actor=step.actor, data=payload.values()
         )
         return ProfileChanged(tuple(changed), services.contact_address(step.contract))
 
     def complete_rows(
-        self, step: Step, payload: ProfileChange, result: ProfileChanged, shown: list[Row]
+        self, step: Step, payload: ContactDetails, result: ProfileChanged, shown: list[Row]
     ) -> list[Row]:
-        """What is stored now, marked with what the service changed (a concurrent change of the
-        same field by another session is not marked as this one's)."""
-        contract = step.contract
-        return _rows(contract, {n: getattr(contract, n) for n in rules.PROFILE_FIELDS}, result.changed)
+        # What is stored now, marked with what this change changed.
+        stored = {name: getattr(step.contract, name) for name in rules.PROFILE_FIELDS}
+        return _rows(step.contract, stored, result.changed)
 
 
 PROFILE = Profile()

@@ -1,3 +1,10 @@
+"""Loading the principal of a request (Django's authentication backend, ``AUTHENTICATION_BACKENDS``).
+
+It lives here, not in ``principals``: what every page needs with the principal is its contract or
+its account ID and that ID's contract, and ``accounts`` sits above both ``contracts`` and
+``principals`` (the import-linter layers contract), so the loading reads downwards only.
+"""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,9 +16,11 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
+from mypage.contracts.models import Contract
 from mypage.core.catalogue import plan as cached_plan
+from mypage.principals.models import Principal
 
-from .models import Principal
+from .models import AccountId
 
 # What every logged-in page needs about the principal, loaded with it in one query: the contract
 # (a holder's) or the account ID and its contract (an account ID's). Plans and brands come from
@@ -72,9 +81,6 @@ _compiled: dict[str, _Compiled] = {}
 
 
 def _compile(connection: BaseDatabaseWrapper) -> _Compiled:
-    from mypage.accounts.models import AccountId  # accounts depends on principals, not back
-    from mypage.contracts.models import Contract
-
     q = connection.ops.quote_name
     columns: list[str] = []
     parts: list[_Part] = []
