@@ -516,3 +516,25 @@ def test_a_spaaqs_contract_without_ids_registers_its_first_on_the_real_form(demo
     assert 'name="account_id"' in text(client.get("/account-ids/new/"))
     create_via_flow(client)
     assert client.get("/overview/").status_code == 200
+
+
+MASK_NOTE = "以降はのぞき見防止のため「*」で伏せています"
+
+
+def test_the_confirm_screen_explains_a_password_mask_only_when_it_shows_one(demo):
+    client = logged_in_client(HOLDER_9000)
+    client.post("/account-ids/new/", FORM)
+    assert MASK_NOTE in text(client.get("/account-ids/new/confirm/"))
+    keep = {f: FORM[f] for f in rules.PROFILE_FIELDS} | {
+        "permission": "user",
+        "password": "",
+        "password_confirm": "",
+    }
+    assert client.post("/account-ids/arteri-an-003/edit/", keep).status_code == 302
+    confirm = text(client.get("/account-ids/arteri-an-003/edit/confirm/"))
+    assert "変更しない" in confirm and MASK_NOTE not in confirm
+    new = {"password": "violet-harbor-lamp-58", "password_confirm": "violet-harbor-lamp-58"}
+    assert (
+        client.post("/procedures/password/", {"current_password": "demo-pass-9000", **new}).status_code == 302
+    )
+    assert MASK_NOTE in text(client.get("/procedures/password/confirm/"))

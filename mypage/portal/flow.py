@@ -88,15 +88,17 @@ _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 @dataclass(frozen=True)
 class Row:
     """One line of a confirm or complete screen. ``changed``: marked 「変更」 (or 「削除」 when the
-    new value is empty), as お客様情報変更 marks what it changes."""
+    new value is empty), as お客様情報変更 marks what it changes; ``masked``: a password's mask (the
+    confirm screen then explains the mask)."""
 
     label: str
     value: str
     changed: bool = False
+    masked: bool = False
 
 
-def row(label: str | Promise, value: object, *, changed: bool = False) -> Row:
-    return Row(str(label), "" if value is None else str(value), changed)
+def row(label: str | Promise, value: object, *, changed: bool = False, masked: bool = False) -> Row:
+    return Row(str(label), "" if value is None else str(value), changed, masked)
 
 
 @dataclass(frozen=True)

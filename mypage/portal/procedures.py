@@ -85,7 +85,7 @@ class AccountNew(FormProcedure[AccountIdForm, NewAccountId, AccountCreated]):
         return [
             row(_("アカウントID"), payload.account_id),
             *_name_rows(payload.names),
-            row(_("パスワード"), payload.password.mask),
+            row(_("パスワード"), payload.password.mask, masked=True),
             _permission_row(payload.permission),
         ]
 
@@ -134,7 +134,11 @@ class AccountEdit(FormProcedure[AccountIdForm, AccountIdChange, AccountChanged])
         return [
             row(_("アカウントID"), step.target.account_id),
             *_name_rows(payload.names),
-            row(_("パスワード"), payload.password.mask if payload.password else _("変更しない")),
+            row(
+                _("パスワード"),
+                payload.password.mask if payload.password else _("変更しない"),
+                masked=payload.password is not None,
+            ),
             _permission_row(payload.permission or step.target.permission),
         ]
 
@@ -188,18 +192,13 @@ class AccountDelete(ConfirmOnlyProcedure[Nothing, Nothing]):
 
 
 @dataclass(frozen=True)
-class NewPassword:
-    password: PreparedPassword
-
-
-@dataclass(frozen=True)
 class PasswordChanged:
     principal_id: int
     notice_to: str  # the address the notice went to ("" if none, or not to be shown)
     notice_sent: bool
 
 
-class _PasswordChange(FormProcedure[PasswordChangeForm, NewPassword, PasswordChanged]):
+class _PasswordChange(FormProcedure[PasswordChangeForm, PreparedPassword, PasswordChanged]):
     form_class = PasswordChangeForm
     commit_label = gettext_lazy("変更")
     identifier_label: Any = ""
@@ -214,16 +213,16 @@ class _PasswordChange(FormProcedure[PasswordChangeForm, NewPassword, PasswordCha
     def form(self, step: Step, **kwargs: Any) -> PasswordChangeForm:
         return PasswordChangeForm(ask_current=self.asks_current(step), **kwargs)
 
-    def prepare(self, step: Step, form: PasswordChangeForm) -> NewPassword:
+    def prepare(self, step: Step, form: PasswordChangeForm) -> PreparedPassword:
         principal, identifier = self.target_login(step)
         data = form.cleaned_data
         if "current_password" in data and not check_password(data["current_password"], principal.password):
             raise Refused.field("current_password", _("現在のパスワードが正しくありません。"))
-        return NewPassword(_prepared(step, data["password"], identifier, principal))
+        return _prepared(step, data["password"], identifier, principal)
 
-    def confirm_rows(self, step: Step, payload: NewPassword) -> list[Row]:
+    def confirm_rows(self, step: Step, payload: PreparedPassword) -> list[Row]:
         _principal, identifier = self.target_login(step)
-        return [row(self.identifier_label, identifier), row(_("新しいパスワード"), payload.password.mask)]
+        return [row(self.identifier_label, identifier), row(_("新しいパスワード"), payload.mask, masked=True)]
 
     def after_commit(self, step: Step, result: PasswordChanged) -> None:
         _keep_this_session(step, result.principal_id)
@@ -240,9 +239,9 @@ class CustomerPassword(_PasswordChange):
     def target_login(self, step: Step) -> tuple[Principal, str]:
         return Principal.objects.get(pk=step.contract.principal_id), step.contract.customer_number
 
-    def commit(self, step: Step, payload: NewPassword) -> PasswordChanged:
+    def commit(self, step: Step, payload: PreparedPassword) -> PasswordChanged:
         notice_to = services.customer_password_change(
-            contract=step.contract, actor=step.actor, password=payload.password
+            contract=step.contract, actor=step.actor, password=payload
         )
         return PasswordChanged(step.contract.principal_id, notice_to, bool(notice_to))
 
@@ -263,10 +262,8 @@ class AccountPassword(_PasswordChange):
         # ID's password does not know it.
         return step.target.principal_id == step.viewer.principal.pk
 
-    def commit(self, step: Step, payload: NewPassword) -> PasswordChanged:
-        notice_to = services.account_password_change(
-            account=step.target, actor=step.actor, password=payload.password
-        )
+    def commit(self, step: Step, payload: PreparedPassword) -> PasswordChanged:
+        notice_to = services.account_password_change(account=step.target, actor=step.actor, password=payload)
         # A user ID may not see the holder's profile (SPEC §2): told only that a notice went.
         shown = notice_to if step.viewer.role is not Role.USER else ""
         return PasswordChanged(step.target.principal_id, shown, bool(notice_to))
