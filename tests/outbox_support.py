@@ -11,7 +11,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from unittest import mock
