@@ -218,12 +218,14 @@ def job_record(claim: Claim, *, error: BaseException | None) -> str:
     job = claim.job
     model = type(job)
     with transaction.atomic():
+        # The row lock orders this record after (or before) a recovery of the same job.
         held = (
             model._default_manager.select_for_update()
             .filter(pk=job.pk, state=JobState.QUEUED, claim_token=claim.token)
-            .exists()
+            .values_list("pk", flat=True)
+            .first()
         )
-        if not held:
+        if held is None:
             return "claim lost"
         job.claim_token = None
         job.claimed_until = None
