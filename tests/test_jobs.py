@@ -378,3 +378,42 @@ def test_the_fake_can_be_told_to_fail(fake_mail):
         fake_mail.send(OUTGOING)
     fake_mail.send(OUTGOING)
     assert fake_mail.attempts == 2 and fake_mail.message_ids() == [OUTGOING.message_id]
+
+
+# --- the migration of the stored outbox ------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_renames_sent_and_repoints_waiting_delivery_tasks(brand):
+    """A deploy keeps every mail: 'sent' becomes 'done' (送信済み) and a delivery task still waiting
+    under the old task (mypage.notifications.tasks.deliver_mail) is pointed at run_job."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("notifications", "0001_outbox_mail")]
+    after = [("notifications", "0002_outbox_mail_durable_job")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    tasks_app = ("django_tasks_database", "0021_conditional_partial_index_ordering")
+    old = executor.loader.project_state([*before, tasks_app]).apps
+    OldMail = old.get_model("notifications", "OutboxMail")
+    OldTask = old.get_model("django_tasks_database", "DBTaskResult")
+    common = {"kind": "k", "brand_id": brand.pk, "to_address": "a@example.jp", "from_header": "f"}
+    sent = OldMail.objects.create(**common, message_id="<1@x>", subject="s", body="b", state="sent")
+    waiting = OldMail.objects.create(**common, message_id="<2@x>", subject="s", body="b", state="queued")
+    task = OldTask.objects.create(
+        args_kwargs={"args": [waiting.pk], "kwargs": {}},
+        task_path="mypage.notifications.tasks.deliver_mail",
+        queue_name="outbox",
+        backend_name="default",
+        run_after=clock.now(),
+    )
+    OldMail.objects.filter(pk=waiting.pk).update(task_id=task.pk)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    assert OutboxMail.objects.get(pk=sent.pk).state == MailState.SENT == "done"
+    moved = DBTaskResult.objects.get(pk=task.pk)
+    assert moved.task_path == "mypage.core.tasks.run_job"
+    assert moved.args_kwargs == {"args": ["notifications.OutboxMail", waiting.pk], "kwargs": {}}
+    OutboxMail.objects.all().delete()
+    DBTaskResult.objects.all().delete()
