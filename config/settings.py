@@ -254,18 +254,21 @@ if PRODUCTION or os.environ.get("EMAIL_HOST"):
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
-# --- Background tasks and the notification outbox (SPEC §11) ------------------------------
-# Django's tasks framework, stored in our own database by django_tasks_db: a task row is written in
-# the same transaction as the change that enqueues it. `manage.py outbox_worker` runs the tasks.
+# --- Background tasks: the durable jobs (core/jobs.py) and the notification outbox (SPEC §11) ---
+# Django's tasks framework, stored in our own database by django_tasks_db: a job's row and its task
+# row are written in the same transaction as the change that wants them. `manage.py jobs_worker`
+# runs them; each job model's tasks go to its own queue, which must be listed here.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "outbox"],
+        "QUEUES": ["default", "jobs", "outbox"],
     }
 }
-# Attempts before a mail is marked 送信失敗, the waits between attempts (seconds; the last one
-# repeats), and how long a claimed delivery may stay RUNNING before the worker takes it as lost
-# (a worker killed outright) and queues the mail again.
+# The adapter of the mail port (notifications/ports.py): a dotted path to a class or an instance.
+MAIL_TRANSPORT = "mypage.notifications.adapters.SmtpMailTransport"
+# The mails' retry policy: attempts before a mail is marked 送信失敗, the waits between attempts
+# (seconds; the last one repeats), and how long one delivery attempt may stay claimed before it
+# counts as lost (a worker killed outright) and the mail is sent again.
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
 OUTBOX_RETRY_DELAYS = [
     int(item) for item in env_list("OUTBOX_RETRY_DELAYS", ["60", "300", "900", "1800", "3600", "7200"])

@@ -11,7 +11,6 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from unittest import mock
@@ -100,17 +99,17 @@ class SmtpServer:
 
 
 def run_outbox_worker() -> None:
-    """Deliver every due mail now, in this process (one ``outbox_worker --batch`` run).
+    """Run every due job now, in this process (one ``jobs_worker --batch`` run).
 
     For tests of features that send mail (with pytest's locmem MAILERS the mails then appear in
     ``django.core.mail.outbox``). The worker runs inside the test's transaction, where Django
     cannot recycle the connection: on PostgreSQL ``close_old_connections`` would close it under
     the test, so it is switched off here. The real process is tested in test_outbox_worker_process.
     """
-    from mypage.notifications.worker import OutboxWorker
+    from mypage.core.worker import JobsWorker
 
     with (
         mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections", lambda: None),
-        mock.patch("mypage.notifications.worker.close_old_connections", lambda: None),
+        mock.patch("mypage.core.worker.close_old_connections", lambda: None),
     ):
-        OutboxWorker(lease=timedelta(seconds=300), batch=True, interval=0.1).run()
+        JobsWorker(batch=True, interval=0.1).run()

@@ -82,7 +82,7 @@ def test_an_enqueued_mail_arrives_as_written(smtp, brand):
     assert message["Message-ID"] == mail.message_id
 
     mail.refresh_from_db()
-    assert mail.state == MailState.SENT and mail.attempts == 1 and mail.sent_at is not None
+    assert mail.state == MailState.SENT and mail.attempts == 1 and mail.finished_at is not None
     run_worker()
     assert len(smtp.messages) == 1  # a second run sends nothing again
 
@@ -186,6 +186,7 @@ def test_after_max_attempts_the_mail_is_failed_for_staff_and_resend_delivers_it(
         page = client.get("/staff/notifications/outboxmail/", {"state__exact": "failed"})
         text = page.content.decode()
         assert page.status_code == 200 and "hanako@example.jp" in text and "送信失敗" in text
+        assert "再送 (送信失敗のものを送信待ちに戻す)" in text  # the action, in the mail's labels
 
         response = client.post(
             "/staff/notifications/outboxmail/", {"action": "requeue", "_selected_action": [str(mail.pk)]}
@@ -225,10 +226,14 @@ def test_the_back_office_cannot_add_change_or_delete_mails(client, smtp, brand):
 
 
 def test_a_lost_task_is_recovered_and_a_superseded_one_does_nothing(smtp, brand):
-    """The recovery the worker runs at start and periodically (the kill test does it for real)."""
+    """The recovery the worker runs at start and periodically (the kill test does it for real), for
+    a task claimed by django_tasks_db whose worker died before it claimed the mail."""
     from django.tasks import TaskResultStatus
 
-    from mypage.notifications.services import outbox_recover
+    from mypage.core.jobs import job_recover
+
+    def outbox_recover(lease: dt.timedelta) -> int:
+        return job_recover(OutboxMail, lease=lease)
 
     with time_machine.travel(START, tick=False) as traveller:
         mail = enqueue(brand)

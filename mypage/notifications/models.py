@@ -1,21 +1,28 @@
-"""The outbox (SPEC §11): every notification mail is a row written in the transaction of the
-change it reports, and delivered afterwards by the worker (``notifications.tasks``)."""
+"""The outbox (SPEC §11): every notification mail is a durable job (``core.jobs``), a row written
+in the transaction of the change it reports and delivered afterwards by the jobs worker."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from mypage.core import clock
+from mypage.core.jobs import DurableJob, JobState, RetryPolicy
+
+from .ports import OutgoingMail, mail_transport
 
 
 class MailState(models.TextChoices):
-    QUEUED = "queued", _("送信待ち")
-    SENT = "sent", _("送信済み")
-    FAILED = "failed", _("送信失敗")
+    """The job states with a mail's labels."""
+
+    QUEUED = JobState.QUEUED.value, _("送信待ち")
+    SENT = JobState.DONE.value, _("送信済み")
+    FAILED = JobState.FAILED.value, _("送信失敗")
 
 
-class OutboxMail(models.Model):
+class OutboxMail(DurableJob):
     kind = models.CharField(_("種類"), max_length=50)
     brand = models.ForeignKey("core.Brand", on_delete=models.PROTECT, verbose_name=_("ブランド"))
     contract = models.ForeignKey(
@@ -33,14 +40,9 @@ class OutboxMail(models.Model):
     # Fixed at enqueue, sent with every delivery attempt: a receiver can drop a re-delivery.
     message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
     state = models.CharField(_("状態"), max_length=10, choices=MailState.choices, default=MailState.QUEUED)
-    attempts = models.PositiveIntegerField(_("送信試行回数"), default=0)
-    next_attempt_at = models.DateTimeField(_("次回送信予定"), default=clock.now)
-    last_error = models.CharField(_("最後のエラー"), max_length=300, blank=True)
-    # The delivery task (django_tasks_db's DBTaskResult id) last enqueued for this mail. Not a
-    # foreign key: pruning finished task results must never touch a mail.
-    task_id = models.UUIDField(_("配送タスクID"), null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(_("作成日時"), default=clock.now)
-    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+
+    queue_name = "outbox"
 
     class Meta:
         verbose_name = _("送信メール")
@@ -50,3 +52,26 @@ class OutboxMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.to_address}"
+
+    @classmethod
+    def retry_policy(cls) -> RetryPolicy:
+        # Read on every use, so the OUTBOX_* settings (and tests overriding them) apply at once.
+        return RetryPolicy(
+            max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
+            delays=tuple(settings.OUTBOX_RETRY_DELAYS),
+            lease=dt.timedelta(seconds=settings.OUTBOX_LEASE_SECONDS),
+        )
+
+    def perform(self) -> None:
+        mail_transport().send(
+            OutgoingMail(
+                from_header=self.from_header,
+                to_address=self.to_address,
+                subject=self.subject,
+                body=self.body,
+                message_id=self.message_id,
+            )
+        )
+
+    def describe_error(self, exc: BaseException) -> str:
+        return mail_transport().describe_error(exc)

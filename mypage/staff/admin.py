@@ -7,10 +7,12 @@ must go through services (DESIGN rule 9). The audit log is read-only for everyon
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.options import Action, ActionLocation
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -20,8 +22,9 @@ from mypage.audit.services import Actor
 from mypage.billing.models import MonthClose, Statement, StatementLine
 from mypage.contracts.models import Contract
 from mypage.core.client import client_ip
+from mypage.core.jobs import JobState
 from mypage.core.models import Brand, Plan, Product
-from mypage.notifications.models import MailState, OutboxMail
+from mypage.notifications.models import OutboxMail
 from mypage.notifications.services import mail_requeue
 from mypage.principals.models import PrincipalKind, login_key
 from mypage.subscriptions.models import Subscription
@@ -170,32 +173,54 @@ def staff_actor(request: HttpRequest) -> Actor:
     )
 
 
-@admin.register(OutboxMail)
-class OutboxMailAdmin(ReadOnlyAdmin):
-    """The notification outbox (SPEC §11): what was sent, what waits, what failed. 再送 puts failed
-    mails back in the queue through the service (DESIGN rule 9), audited."""
+class DurableJobAdmin(ReadOnlyAdmin):
+    """The back office of any durable job model (``core.jobs``): read-only, filtered by 状態,
+    with the last error, and 再送 of failed jobs through the job app's service (DESIGN rule 9),
+    which audits it. A job admin lists its own fields before ``job_fields`` and implements
+    ``requeue_jobs``; the wording comes from the model's state labels."""
 
-    list_display = [
-        "created_at",
-        "kind",
-        "to_address",
-        "state",
-        "attempts",
-        "next_attempt_at",
-        "sent_at",
-        "last_error",
-    ]
+    job_fields = ["state", "attempts", "next_attempt_at", "finished_at", "last_error"]
+    list_filter = ["state"]
+    exclude = ["task_id", "claim_token"]
+    actions = ["requeue"]
+
+    def requeue_jobs(self, ids: list[int], actor: Actor) -> int:
+        """Put the failed jobs ``ids`` back in the queue, audited; how many were."""
+        raise NotImplementedError
+
+    def _state_label(self, state: JobState) -> str:
+        return str(dict(self.model._meta.get_field("state").choices or [])[state.value])
+
+    def get_actions(
+        self, request: HttpRequest, action_location: ActionLocation = ActionLocation.CHANGE_LIST
+    ) -> dict[str, Action | None]:
+        actions = super().get_actions(request, action_location)
+        action = actions.get("requeue")
+        if action is not None:  # the wording in the model's own labels (送信失敗 → 送信待ち)
+            failed, queued = self._state_label(JobState.FAILED), self._state_label(JobState.QUEUED)
+            text = f"再送 ({failed}のものを{queued}に戻す)"
+            actions["requeue"] = dataclasses.replace(action, description=text, plural_description=text)
+        return actions
+
+    @admin.action(description="再送")
+    def requeue(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        ids = list(queryset.filter(state=JobState.FAILED).values_list("pk", flat=True))
+        count = self.requeue_jobs(ids, staff_actor(request))
+        skipped = queryset.count() - count
+        queued, failed = self._state_label(JobState.QUEUED), self._state_label(JobState.FAILED)
+        self.message_user(request, f"{count} 件を{queued}に戻しました。", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"{skipped} 件は{failed}ではないため対象外です。", messages.WARNING)
+
+
+@admin.register(OutboxMail)
+class OutboxMailAdmin(DurableJobAdmin):
+    """The notification outbox (SPEC §11): what was sent, what waits, what failed."""
+
+    list_display = ["created_at", "kind", "to_address", *DurableJobAdmin.job_fields]
     list_filter = ["state", "kind"]
     search_fields = ["to_address", "kind", "message_id"]
     list_select_related = ["brand"]
-    exclude = ["task_id"]
-    actions = ["requeue"]
 
-    @admin.action(description="再送 (送信失敗のメールを送信待ちに戻す)")
-    def requeue(self, request: HttpRequest, queryset: QuerySet[OutboxMail]) -> None:
-        ids = list(queryset.filter(state=MailState.FAILED).values_list("pk", flat=True))
-        count = mail_requeue(mail_ids=ids, actor=staff_actor(request))
-        skipped = queryset.count() - count
-        self.message_user(request, f"{count} 件を送信待ちに戻しました。", messages.SUCCESS)
-        if skipped:
-            self.message_user(request, f"{skipped} 件は送信失敗ではないため対象外です。", messages.WARNING)
+    def requeue_jobs(self, ids: list[int], actor: Actor) -> int:
+        return mail_requeue(mail_ids=ids, actor=actor)
