@@ -133,6 +133,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # The mails' filters (money and dates of core.formatting), without a {% load %}.
+            "builtins": ["mypage.notifications.templatetags.mail_format"],
         },
     },
 ]

@@ -26,13 +26,14 @@ from django_tasks_db.models import DBTaskResult
 from mypage.audit.models import AuditEntry
 from mypage.audit.services import Actor, audit_record
 from mypage.core import clock
+from mypage.core.errors import Refused
 from mypage.core.jobs import Claim, job_claim, job_record, job_run, jobs_pending, jobs_recover
 from mypage.core.models import Brand
 from mypage.core.outside import OutsideCallInTransaction, database_only
 from mypage.notifications.adapters import SmtpMailTransport
 from mypage.notifications.models import MailState, OutboxMail
 from mypage.notifications.ports import OutgoingMail
-from mypage.notifications.services import mail_enqueue, mail_requeue
+from mypage.notifications.services import STAFF_MAY_REQUEUE, mail_enqueue, mail_requeue
 
 from . import fakes
 from .fakes import MemoryMailTransport
@@ -68,7 +69,9 @@ def brand() -> Brand:
 
 def enqueue(brand: Brand, to: str = "taro@example.jp") -> OutboxMail:
     with transaction.atomic():
-        audit_record(actor_kind="holder", actor="90000000000000", action="profile_change")  # the change
+        audit_record(
+            actor_kind="holder", actor="90000000000000", action="contract_profile_update"
+        )  # the change
         return mail_enqueue(kind="outbox_test", to=to, brand=brand, context=CONTEXT)
 
 
@@ -133,11 +136,11 @@ def test_a_change_rolled_back_to_its_savepoint_leaves_no_job_and_no_task(fake_ma
         pass
 
     with transaction.atomic():
-        audit_record(actor_kind="holder", actor="90000000000000", action="profile_change")  # stands
+        audit_record(actor_kind="holder", actor="90000000000000", action="contract_profile_update")  # stands
         with pytest.raises(Boom), transaction.atomic():
             mail_enqueue(kind="outbox_test", to="taro@example.jp", brand=brand, context=CONTEXT)
             raise Boom
-    assert AuditEntry.objects.filter(action="profile_change").count() == 1
+    assert AuditEntry.objects.filter(action="contract_profile_update").count() == 1
     assert OutboxMail.objects.count() == 0 and DBTaskResult.objects.count() == 0
     assert not jobs_pending()
     run_outbox_worker()
@@ -196,7 +199,9 @@ def test_after_the_last_attempt_the_job_is_failed_until_requeued(fake_mail, bran
         run_outbox_worker()
         assert fake_mail.attempts == 2
 
-        staff = Actor(kind="staff", name="operator")
+        with pytest.raises(Refused, match="権限がありません"):  # staff need the permission
+            mail_requeue(mail_ids=[mail.pk], actor=Actor(kind="staff", name="operator"))
+        staff = Actor(kind="staff", name="operator", staff_permissions=frozenset({STAFF_MAY_REQUEUE}))
         assert mail_requeue(mail_ids=[mail.pk], actor=staff) == 1
         assert mail_requeue(mail_ids=[mail.pk], actor=staff) == 0  # only failed ones
         mail.refresh_from_db()

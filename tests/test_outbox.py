@@ -267,3 +267,34 @@ def test_feature_tests_can_read_delivered_mails_from_the_locmem_outbox(brand):
     assert [(m.to, m.subject) for m in django_mail.outbox] == [
         (["jiro@example.jp"], f"【{brand.name}】お客様情報変更 のお知らせ")
     ]
+
+
+def test_resending_needs_the_staff_permission(client, brand):
+    from django.contrib.auth.models import Group
+    from django.contrib.auth.models import Permission as DjangoPermission
+
+    from mypage.principals.models import Principal
+
+    viewer = Principal.objects.create_staff("viewer", "staff-password-123")
+    readers = Group.objects.create(name="通知メール閲覧")
+    readers.permissions.add(DjangoPermission.objects.get(codename="view_outboxmail"))
+    viewer.groups.add(readers)
+    mail = enqueue(brand)
+    OutboxMail.objects.filter(pk=mail.pk).update(state=MailState.FAILED)
+    client.post("/staff/login/", {"username": "viewer", "password": "staff-password-123"})
+    page = client.get("/staff/notifications/outboxmail/").content.decode()
+    assert mail.to_address in page  # sees the outbox
+    assert "再送" not in page  # but not the action
+    client.post("/staff/notifications/outboxmail/", {"action": "requeue", "_selected_action": [str(mail.pk)]})
+    mail.refresh_from_db()
+    assert (
+        mail.state == MailState.FAILED
+        and not AuditEntry.objects.filter(action="outbox_mail_requeue").exists()
+    )
+    # With the permission (a group of its own), the same member may.
+    resenders = Group.objects.create(name="通知メール再送")
+    resenders.permissions.add(DjangoPermission.objects.get(codename="requeue_outboxmail"))
+    viewer.groups.add(resenders)
+    client.post("/staff/notifications/outboxmail/", {"action": "requeue", "_selected_action": [str(mail.pk)]})
+    mail.refresh_from_db()
+    assert mail.state == MailState.QUEUED

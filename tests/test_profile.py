@@ -629,3 +629,16 @@ def test_twenty_racing_final_posts_change_and_mail_once(demo):
     assert contract().phone == "03-1234-5678"
     assert AuditEntry.objects.filter(action="contract_profile_update").count() == 1
     assert OutboxMail.objects.filter(kind="profile_changed").count() == 1
+
+
+def test_the_notice_is_japanese_whatever_the_pages_language(demo):
+    from django.utils import translation
+
+    set_contract(contact_email="anzu@example.jp")
+    with translation.override("en"):
+        services.contract_profile_update(
+            contract=contract(), actor=ACTOR, data={**FORM, "phone": "03-1111-2222"}
+        )
+    (mail,) = OutboxMail.objects.all()
+    assert "・電話番号" in mail.body and "Phone" not in mail.body
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", mail.body)

@@ -734,3 +734,17 @@ def test_the_back_office_actor_carries_the_staff_members_permissions_and_real_ad
     assert actor.kind == "staff" and actor.name == "tanaka"
     assert actor.ip == "203.0.113.7"  # the client, not the proxy
     assert actor.may(rules.STAFF_MAY_CANCEL) and not actor.may(rules.STAFF_MAY_PURCHASE)
+
+
+def test_the_mail_is_japanese_whatever_the_pages_language(multi):
+    from django.utils import translation
+
+    with (
+        time_machine.travel(dt.datetime(2015, 2, 16, 10, 0, tzinfo=clock.TOKYO), tick=False),
+        translation.override("en"),
+    ):
+        buy(multi, "warranty_basic")
+    (mail,) = OutboxMail.objects.all()
+    assert "お申し込み日　：2015年2月16日" in mail.body
+    assert "ご利用料金　　：2015年4月分より課金" in mail.body  # the engine's first month, in Japanese
+    assert "月額利用料　　：500円（税別）" in mail.body

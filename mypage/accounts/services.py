@@ -213,7 +213,8 @@ def account_password_change(*, account: AccountId, actor: Actor, password: Prepa
             "account_password_changed",
             locked.contract,
             account_id=locked.account_id,
-            operator=lambda: _operator(actor, locked.account_id),
+            operator=_operator(actor, locked.account_id),
+            operator_id=actor.name,
         )
 
 
@@ -237,14 +238,13 @@ def customer_password_change(*, contract: Contract, actor: Actor, password: Prep
 
 
 def _operator(actor: Actor, account_id: str) -> str:
-    """Who changed an account ID's password, as the notice tells the holder."""
+    """Who changed an account ID's password, for the notice to word: the holder, the ID itself,
+    an admin ID, or anyone else (the support desk)."""
     if actor.kind is ActorKind.HOLDER:
-        return _("お客様番号でのログイン")
+        return "holder"
     if actor.name == account_id:
-        return _("アカウントID「%(id)s」(ご本人)でのログイン") % {"id": account_id}
-    if actor.kind is ActorKind.ADMIN:
-        return _("管理者権限のアカウントID「%(id)s」でのログイン") % {"id": actor.name}
-    return _("サポート窓口での操作")
+        return "self"
+    return "admin" if actor.kind is ActorKind.ADMIN else "support"
 
 
 # --- retire -----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from mypage.core.errors import Refused
@@ -83,6 +84,13 @@ def label(name: str) -> str:
     field = Contract._meta.get_field(name)
     assert isinstance(field, models.Field)
     return str(field.verbose_name)
+
+
+def lazy_label(name: str) -> Promise:
+    """The field's label, translated only when it is shown (a mail renders it in its language)."""
+    field = Contract._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field.verbose_name  # type: ignore[return-value]
 
 
 def profile_labels() -> dict[str, str]:

@@ -9,19 +9,17 @@ writes, audits and queues the mail. A refusal is ``core.errors.Refused``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from mypage.audit.models import AuditAction
 from mypage.audit.services import Actor, audit_change
 from mypage.core import clock
 from mypage.core.errors import Refused
-from mypage.core.formatting import datetime_long
 from mypage.notifications.services import mail_enqueue
 
 from . import rules
@@ -59,19 +57,18 @@ def contract_profile_update(*, contract: Contract, actor: Actor, data: Mapping[s
 
 
 def _profile_mail(locked: Contract, contract: Contract, changed: list[str]) -> None:
-    with translation.override("ja"):  # the mail is Japanese whatever the page's language
-        labels = rules.profile_labels()
-        mail_enqueue(
-            kind="profile_changed",
-            to=locked.contact_email,
-            brand=contract.brand,
-            contract=locked,
-            context={
-                "holder_name": locked.holder_name,
-                "changed": [labels[name] for name in changed],
-                "changed_at": notice_time(),
-            },
-        )
+    mail_enqueue(
+        kind="profile_changed",
+        to=locked.contact_email,
+        brand=contract.brand,
+        contract=locked,
+        # Lazy labels: worded in the mail's language when it is rendered.
+        context={
+            "holder_name": locked.holder_name,
+            "changed": [rules.lazy_label(name) for name in changed],
+            "changed_at": clock.now(),
+        },
+    )
 
 
 def contact_address(contract: Contract) -> str:
@@ -86,30 +83,17 @@ def contact_address(contract: Contract) -> str:
         return ""
 
 
-def notice_time() -> str:
-    """When a notice says the change was made: Japan time."""
-    return datetime_long(clock.now())
-
-
-def password_notice(
-    kind: str, contract: Contract, *, operator: Callable[[], str] | None = None, **context: str
-) -> str:
+def password_notice(kind: str, contract: Contract, **context: str) -> str:
     """Queue a password-change notice to the contract's 連絡用メールアドレス, if it has one
     (Beyond, SPEC §9). It never holds the password: the templates get the holder's name, the time
     and ``context``. Returns the address, or "" when there is none."""
     address = contact_address(contract)
     if address:
-        with translation.override("ja"):  # the mail is Japanese whatever the page's language
-            mail_enqueue(
-                kind=kind,
-                to=address,
-                brand=contract.brand,
-                contract=contract,
-                context={
-                    "holder_name": contract.holder_name,
-                    "changed_at": notice_time(),
-                    **({"operator": operator()} if operator else {}),
-                    **context,
-                },
-            )
+        mail_enqueue(
+            kind=kind,
+            to=address,
+            brand=contract.brand,
+            contract=contract,
+            context={"holder_name": contract.holder_name, "changed_at": clock.now(), **context},
+        )
     return address

@@ -11,6 +11,7 @@ registered in the portal's Jinja2 environment under the same name.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Protocol
 
 from django.utils.formats import date_format, number_format, time_format
@@ -78,7 +79,7 @@ def day_before(day: dt.date) -> dt.date:
 
 
 #: The portal's Jinja2 filters (``{{ fee|yen_before_tax }}``).
-FILTERS = {
+FILTERS: dict[str, Callable[..., object]] = {
     "yen": yen,
     "yen_before_tax": yen_before_tax,
     "yen_figure": yen_figure,

@@ -48,6 +48,7 @@ class OutboxMail(DurableJob):
         verbose_name = _("送信メール")
         verbose_name_plural = _("送信メール")
         ordering = ["-created_at", "-id"]
+        permissions = [("requeue_outboxmail", _("送信失敗のメールを再送できる"))]
         indexes = [models.Index(fields=["state", "next_attempt_at"], name="outbox_state_due_idx")]
 
     def __str__(self) -> str:

@@ -19,9 +19,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.template import Context, engines
 from django.utils import translation
+from django.utils.translation import gettext as _
 
-from mypage.audit.models import AuditAction
+from mypage.audit.models import ActorKind, AuditAction
 from mypage.audit.services import Actor, audit_change
+from mypage.core.errors import Refused
 from mypage.core.jobs import job_enqueue, job_requeue
 
 from .models import OutboxMail
@@ -102,16 +104,22 @@ def mail_enqueue(
     )
 
 
-def mail_requeue(*, mail_ids: Iterable[int], actor: Actor | None = None) -> int:
-    """Staff's 再送: failed mails go back to the queue with a fresh count of attempts, audited."""
+#: The Django permission a member of staff needs for 再送 (given through a group).
+STAFF_MAY_REQUEUE = "notifications.requeue_outboxmail"
+
+
+def mail_requeue(*, mail_ids: Iterable[int], actor: Actor) -> int:
+    """Staff's 再送: failed mails go back to the queue with a fresh count of attempts, audited.
+    Only staff holding ``STAFF_MAY_REQUEUE`` (or the system itself) may; others are refused."""
+    if not (actor.kind is ActorKind.SYSTEM or actor.may(STAFF_MAY_REQUEUE)):
+        raise Refused.page(_("この操作を行う権限がありません。"))
 
     def audit(mail: OutboxMail) -> None:
-        if actor is not None:
-            audit_change(
-                actor,
-                AuditAction.OUTBOX_MAIL_REQUEUE,
-                target=f"outbox_mail:{mail.pk}",
-                details={"kind": mail.kind, "last_error": mail.last_error},
-            )
+        audit_change(
+            actor,
+            AuditAction.OUTBOX_MAIL_REQUEUE,
+            target=f"outbox_mail:{mail.pk}",
+            details={"kind": mail.kind, "last_error": mail.last_error},
+        )
 
     return len(job_requeue(OutboxMail, ids=mail_ids, on_requeue=audit))

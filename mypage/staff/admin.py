@@ -22,10 +22,11 @@ from mypage.audit.services import Actor
 from mypage.billing.models import MonthClose, Statement, StatementLine
 from mypage.contracts.models import Contract
 from mypage.core.client import client_ip
+from mypage.core.errors import Refused
 from mypage.core.jobs import JobState
 from mypage.core.models import Brand, Plan, Product
 from mypage.notifications.models import OutboxMail
-from mypage.notifications.services import mail_requeue
+from mypage.notifications.services import STAFF_MAY_REQUEUE, mail_requeue
 from mypage.principals.models import PrincipalKind, login_key
 from mypage.subscriptions.models import Subscription
 
@@ -202,10 +203,21 @@ class DurableJobAdmin(ReadOnlyAdmin):
             actions["requeue"] = dataclasses.replace(action, description=text, plural_description=text)
         return actions
 
-    @admin.action(description="再送")
+    #: The Django permission (``app_label.codename``) 再送 needs; the job app's service checks it too.
+    requeue_permission: str = ""
+
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
+        user: Any = request.user
+        return bool(self.requeue_permission) and user.has_perm(self.requeue_permission)
+
+    @admin.action(description="再送", permissions=["requeue"])
     def requeue(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         ids = list(queryset.filter(state=JobState.FAILED).values_list("pk", flat=True))
-        count = self.requeue_jobs(ids, staff_actor(request))
+        try:
+            count = self.requeue_jobs(ids, staff_actor(request))
+        except Refused as refused:
+            self.message_user(request, " ".join(refused.messages), messages.ERROR)
+            return
         skipped = queryset.count() - count
         queued, failed = self._state_label(JobState.QUEUED), self._state_label(JobState.FAILED)
         self.message_user(request, f"{count} 件を{queued}に戻しました。", messages.SUCCESS)
@@ -221,6 +233,8 @@ class OutboxMailAdmin(DurableJobAdmin):
     list_filter = ["state", "kind"]
     search_fields = ["to_address", "kind", "message_id"]
     list_select_related = ["brand"]
+
+    requeue_permission = STAFF_MAY_REQUEUE
 
     def requeue_jobs(self, ids: list[int], actor: Actor) -> int:
         return mail_requeue(mail_ids=ids, actor=actor)

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import translation
-from django.utils.translation import gettext as _
-
 from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
 from mypage.contracts.models import Contract
 from mypage.contracts.services import contact_address
-from mypage.core.formatting import date_long, month_long, yen_figure
 from mypage.core.models import Product, ProductScope
 from mypage.notifications.services import mail_enqueue
 
@@ -20,16 +16,17 @@ from .models import Subscription
 from .rules import catalogue_product, fresh_account
 
 
-def _billing_note(sub: Subscription) -> str:
-    """What the mail says about money for ``sub``, from the engine (never computed here)."""
+def _charged(sub: Subscription) -> dict[str, dt.date | None]:
+    """The months the mail names for ``sub`` (「…分より課金」, 「…分まで課金」), from the engine
+    (never computed here): none for a cancellation inside the exemption period."""
     period = engine.charged_months(sub.engine_view(), engine.BillingRule(sub.product.billing_rule))
     if sub.cancelled_on is None:
         assert period is not None  # a live subscription is always charged from some month
-        return _("%(month)s分より課金") % {"month": month_long(period.first.first_day)}
+        return {"charged_from": period.first.first_day, "charged_until": None}
     if period is None:
-        return _("免責期間内のご解約のため、月額利用料は発生しません")
+        return {"charged_from": None, "charged_until": None}
     assert period.last is not None
-    return _("%(month)s分まで課金") % {"month": month_long(period.last.first_day)}
+    return {"charged_from": None, "charged_until": period.last.first_day}
 
 
 def mail_recipient(*, contract: Contract, account: AccountId | None, product_code: str) -> str:
@@ -62,35 +59,33 @@ def option_notice(
     to = mail_recipient(contract=contract, account=account, product_code=product.code)
     if not to:
         return ""
-    with translation.override("ja"):  # the mail is Japanese whatever the page's language
-        items = [
-            {
-                "name": sub.product.name,
-                "monthly_fee": yen_figure(sub.product.monthly_fee),
-                "billing": _billing_note(sub),
-                "exemption": sub.product.billing_rule == engine.BillingRule.EXEMPTION,
-            }
-            for sub in subscriptions
-        ]
-        first = subscriptions[0]
-        day: dt.date | None = first.cancelled_on if kind == "option_cancelled" else first.applied_on
-        assert day is not None
-        mail_enqueue(
-            kind=kind,
-            to=to,
-            brand=contract.brand,
-            contract=contract,
-            context={
-                "recipient_name": (
-                    f"{account.family_name} {account.given_name}" if account else contract.holder_name
-                ),
-                "account_id": account.account_id if account else "",
-                "product_name": product.name,
-                "category": product.category,
-                "items": items,
-                "date": date_long(day),
-                "reapplication_fee": yen_figure(reapplication_fee) if reapplication_fee else "",
-                "reapplication_fee_on_return": yen_figure(product.reapplication_fee),
-            },
-        )
+    items = [
+        {
+            "name": sub.product.name,
+            "monthly_fee": sub.product.monthly_fee,
+            "exemption": sub.product.billing_rule == engine.BillingRule.EXEMPTION,
+            **_charged(sub),
+        }
+        for sub in subscriptions
+    ]
+    first = subscriptions[0]
+    day = first.cancelled_on if kind == "option_cancelled" else first.applied_on
+    recipient = f"{account.family_name} {account.given_name}" if account else contract.holder_name
+    mail_enqueue(
+        kind=kind,
+        to=to,
+        brand=contract.brand,
+        contract=contract,
+        # Data, worded and formatted by the (Japanese) templates in the mail's language.
+        context={
+            "recipient_name": recipient,
+            "account_id": account.account_id if account else "",
+            "product_name": product.name,
+            "category": product.category,
+            "items": items,
+            "date": day,
+            "reapplication_fee": reapplication_fee,
+            "reapplication_fee_on_return": product.reapplication_fee,
+        },
+    )
     return to
