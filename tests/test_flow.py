@@ -152,3 +152,15 @@ def test_payloads_survive_the_session_and_the_completion_record():
         password=PreparedPassword(hash="argon2$x", mask="abc*****"),
     )
     assert _load(NewAccountId, _dump(payload)) == payload
+
+
+def test_input_kept_in_another_shape_counts_as_expired_not_as_an_error(demo):
+    """A draft kept before a deploy changed the payload's shape: the user is asked to start again."""
+    client = logged_in_client(HOLDER_9000)
+    to_confirm(client, "hello")
+    session = client.session
+    session["mypage_flows"]["flow_probe:"]["payload"] = {"old_field": "x"}
+    session.save()
+    assert client.get(f"{URL}confirm/")["Location"] == URL
+    response = client.post(f"{URL}confirm/", {"token": "whatever", "action": "commit"})
+    assert response["Location"] == URL and not Completion.objects.exists()

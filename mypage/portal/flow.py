@@ -230,9 +230,11 @@ class Procedure[P, R]:
         raw = request.session.get(SESSION_FLOWS, {}).get(self._key(account))
         if not raw or clock.now().timestamp() - raw["at"] > DRAFT_LIFETIME_SECONDS:
             return None
-        return Draft(
-            token=raw["token"], values=raw["values"], payload=_load(self.payload_type, raw["payload"])
-        )
+        try:
+            payload = _load(self.payload_type, raw["payload"])
+        except (KeyError, TypeError, ValueError):
+            return None  # kept by an older version of this procedure: as expired, never a 500
+        return Draft(token=raw["token"], values=raw["values"], payload=payload)
 
     def _keep(
         self, request: HttpRequest, account: AccountId | None, values: dict[str, Any], payload: P
