@@ -1,17 +1,16 @@
-"""Account IDs and passwords (issue 3): the rules in the services, the three-step flow, sessions,
-permissions and the audit — SPEC §4, §9 F-PW, §11; manual §8–§10, §2.5."""
+"""Account IDs (issue 3) through their pages: the three-step flow of アカウントID登録／変更 and
+削除, uniqueness forever, sessions, permissions and the audit — SPEC §4, §11; manual §8–§10.
+The ID's rules and the services alone: ``tests/services/accounts/``; the password pages:
+``tests/pages/passwords/``."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.db import connection
 from django.test import Client
 
-from mypage import lifecycle
 from mypage.accounts import rules, services
 from mypage.accounts.models import AccountId, Permission
 from mypage.audit.models import AuditEntry
@@ -19,44 +18,22 @@ from mypage.audit.services import Actor
 from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.errors import Refused
-from mypage.core.models import Completion, Product
-from mypage.core.once import run_once
+from mypage.core.models import Completion
 from mypage.principals.models import PrincipalSession
-from mypage.subscriptions.models import Subscription
-from mypage.testing.factories import make_contract
-from tests.support.concurrency import race
-from tests.support.logins import HOLDER_8000, HOLDER_9000, USER_003, Login, logged_in_client, login_post
+from mypage.testing.factories import make_contract, make_subscription
+from tests.support.accounts import ACTOR, FORM, PASSWORD, PROFILE, change, new_id, prepared
+from tests.support.logins import (
+    ADMIN_002,
+    HOLDER_8000,
+    HOLDER_9000,
+    USER_003,
+    Login,
+    logged_in_client,
+    login_post,
+)
+from tests.support.pages import errors_of, text, token_of
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "green-kettle-orbit-42"
-FORM = {
-    "account_id": "taro-new",
-    "family_name": "山田",
-    "given_name": "太郎",
-    "family_name_kana": "ヤマダ",
-    "given_name_kana": "タロウ",
-    "username": "やまだ",
-    "password": PASSWORD,
-    "password_confirm": PASSWORD,
-    "permission": "user",
-}
-ACTOR = Actor(kind="holder", name="test", customer_number="", ip="127.0.0.1")
-PROFILE = {f: FORM[f] for f in rules.PROFILE_FIELDS}
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-def token_of(response) -> str:
-    found = re.search(r'name="token" value="([^"]+)"', text(response))
-    assert found, text(response)[:500]
-    return found.group(1)
-
-
-def errors_of(response) -> list[str]:
-    return re.findall(r'<p class="error"[^>]*>([^<]*)</p>', text(response))
 
 
 def create_via_flow(client: Client, **changes: str):
@@ -66,50 +43,6 @@ def create_via_flow(client: Client, **changes: str):
     confirm = client.get("/account-ids/new/confirm/")
     done = client.post("/account-ids/new/confirm/", {"token": token_of(confirm), "action": "commit"})
     return confirm, done
-
-
-def new_id(account_id: str, password: services.PreparedPassword) -> services.NewAccountId:
-    return services.NewAccountId(account_id, services.AccountNames.of(PROFILE), "user", password)
-
-
-def change(profile, permission, password) -> services.AccountIdChange:
-    return services.AccountIdChange(services.AccountNames.of(profile), permission, password)
-
-
-def prepared(password: str = PASSWORD, contract: Contract | None = None) -> services.PreparedPassword:
-    contract = contract or Contract.objects.get(customer_number="90000000000000")
-    return services.password_prepare(password, identifiers=["x"], contract=contract)
-
-
-# --- the ID string ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("value", ["abc", "taro", "a1b", "ab.cd", "a-b_c.d", "a" * 20, "x9-y8"])
-def test_account_id_format_accepts(value):
-    assert rules.account_id_problems(value) == []
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "",
-        "ab",
-        "a" * 21,
-        "1abc",
-        "-abc",
-        "abc-",
-        "ab--c",
-        "ab.-c",
-        "Abc",
-        "ab c",
-        "abc\x00",
-        "タロウ",
-        "ab@c",
-        "a;--",
-    ],
-)
-def test_account_id_format_refuses(value):
-    assert rules.account_id_problems(value)
 
 
 # --- the three-step flow ----------------------------------------------------------------------
@@ -222,7 +155,7 @@ def test_password_policy_at_input(demo, password, message):
     assert any(message in m for m in errors_of(response)), errors_of(response)
 
 
-# --- uniqueness forever, limits ---------------------------------------------------------------
+# --- uniqueness forever ----------------------------------------------------------------------
 
 
 def test_a_retired_id_can_never_be_taken_again_by_any_contract(demo):
@@ -244,73 +177,6 @@ def test_a_retired_id_can_never_be_taken_again_by_any_contract(demo):
     assert "account_id" in refused.value.errors
 
 
-def test_the_plans_limit_holds(demo):
-    contract = make_contract("91000000000001", "spaaqs_lan")  # LAN: one account ID
-    limit = contract.plan.account_id_limit
-    for i in range(limit):
-        services.account_create(
-            contract=contract,
-            actor=ACTOR,
-            data=new_id(f"lim-{i}", prepared()),
-        )
-    with pytest.raises(Refused) as refused:
-        services.account_create(
-            contract=contract,
-            actor=ACTOR,
-            data=new_id("lim-x", prepared()),
-        )
-    assert "__all__" in refused.value.errors
-    assert AccountId.live.filter(contract=contract).count() == limit
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: PostgreSQL")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_twenty_racing_creations_never_pass_the_limit(demo):
-    contract = make_contract("91000000000002", "spaaqs_multi")
-    limit = contract.plan.account_id_limit
-    password = prepared(contract=contract)
-
-    def create(i: int) -> object:
-        return services.account_create(
-            contract=contract,
-            actor=ACTOR,
-            data=new_id(f"race-{i}", password),
-        )
-
-    results = race(20, create)
-    created = [r for r in results if isinstance(r, AccountId)]
-    refused = [r for r in results if isinstance(r, Refused)]
-    assert len(created) == limit and len(refused) == 20 - limit, results
-    assert AccountId.live.filter(contract=contract).count() == limit
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: PostgreSQL")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_twenty_racing_final_posts_with_one_token_change_once(demo):
-    contract = Contract.objects.get(customer_number="90000000000000")
-    password = prepared(contract=contract)
-
-    def commit(i: int) -> object:
-        return run_once(
-            token="one-token",
-            principal=contract.principal,
-            procedure="account_new",
-            change=lambda: {
-                "id": services.account_create(
-                    contract=contract,
-                    actor=ACTOR,
-                    data=new_id("once-only", password),
-                ).pk
-            },
-        )
-
-    results = race(20, commit)
-    assert all(isinstance(r, tuple) for r in results), results
-    assert sum(1 for r in results if r[1]) == 1  # type: ignore[index]
-    assert AccountId.objects.filter(account_id="once-only").count() == 1
-    assert AuditEntry.objects.filter(action="account_create", target="once-only").count() == 1
-
-
 # --- delete: retire, sessions, hooks ----------------------------------------------------------
 
 
@@ -318,11 +184,11 @@ def test_delete_retires_ends_sessions_and_cancels_options_in_one_transaction(dem
     user = logged_in_client(USER_003)
     assert user.get("/user/").status_code == 200
     key = user.cookies["sessionid"].value
-    held = Subscription.objects.create(
-        product=Product.objects.get(code="security_basic"),
-        contract=Contract.objects.get(customer_number="90000000000000"),
+    held = make_subscription(
+        Contract.objects.get(customer_number="90000000000000"),
+        "security_basic",
+        dt.date(2026, 1, 5),
         account=AccountId.live.get(account_id="arteri-an-003"),
-        applied_on=dt.date(2026, 1, 5),
     )
     holder = logged_in_client(HOLDER_9000)
     confirm = holder.get("/account-ids/arteri-an-003/delete/")
@@ -343,25 +209,7 @@ def test_delete_retires_ends_sessions_and_cancels_options_in_one_transaction(dem
     assert holder.get("/account-ids/arteri-an-003/edit/").status_code == 404
 
 
-def test_a_failure_anywhere_rolls_the_whole_deletion_back(demo, monkeypatch):
-    user = logged_in_client(USER_003)
-    key = user.cookies["sessionid"].value
-
-    def broken(*, account, actor):
-        raise RuntimeError("option cancellation failed")
-
-    monkeypatch.setattr(lifecycle, "account_subscriptions_end", broken)
-    with pytest.raises(RuntimeError):
-        lifecycle.account_delete(account=AccountId.live.get(account_id="arteri-an-003"), actor=ACTOR)
-    account = AccountId.objects.get(account_id="arteri-an-003")
-    assert account.retired_at is None and account.principal.is_active
-    assert Session.objects.filter(session_key=key).exists()
-    assert user.get("/user/").status_code == 200
-
-
 def test_the_logged_in_id_cannot_delete_itself(demo):
-    from tests.support.logins import ADMIN_002
-
     admin = logged_in_client(ADMIN_002)
     confirm = admin.get("/account-ids/arteri-an-002/delete/")
     response = admin.post(
@@ -414,73 +262,6 @@ def test_an_extra_contract_field_is_ignored(demo):
     other = Contract.objects.get(customer_number="99999999999999")
     create_via_flow(client, contract=str(other.pk), principal="1")
     assert AccountId.live.get(account_id="taro-new").contract.customer_number == "90000000000000"
-
-
-# --- passwords: F-PW and the account ID's own --------------------------------------------------
-
-
-def test_customer_password_change_keeps_this_session_and_ends_the_others(demo):
-    this = logged_in_client(HOLDER_9000)
-    other = logged_in_client(HOLDER_9000)
-    wrong = this.post(
-        "/procedures/password/",
-        {"current_password": "not-it", "password": PASSWORD, "password_confirm": PASSWORD},
-    )
-    assert any("現在のパスワードが正しくありません" in m for m in errors_of(wrong))
-    response = this.post(
-        "/procedures/password/",
-        {"current_password": HOLDER_9000.password, "password": PASSWORD, "password_confirm": PASSWORD},
-    )
-    assert response.status_code == 302, errors_of(response)
-    confirm = this.get("/procedures/password/confirm/")
-    assert "gre*****" in text(confirm)
-    done = this.post("/procedures/password/confirm/", {"token": token_of(confirm), "action": "commit"})
-    assert this.get(done["Location"]).status_code == 200
-    assert this.get("/overview/").status_code == 200  # still logged in
-    assert other.get("/overview/")["Location"].startswith("/login/")  # logged out
-    fresh = Client(HTTP_HOST="spaaqs.localhost")
-    assert login_post(fresh, HOLDER_9000).status_code == 200  # the old password no longer works
-    assert login_post(fresh, Login("customer", "90000000000000", PASSWORD)).status_code == 302
-    # Used before: refused when set again.
-    again = this.post(
-        "/procedures/password/",
-        {
-            "current_password": PASSWORD,
-            "password": HOLDER_9000.password + "-x",
-            "password_confirm": HOLDER_9000.password + "-x",
-        },
-    )
-    assert again.status_code == 302
-    reuse = this.post(
-        "/procedures/password/",
-        {"current_password": PASSWORD, "password": PASSWORD, "password_confirm": PASSWORD},
-    )
-    assert any("過去に利用したパスワード" in m for m in errors_of(reuse))
-
-
-def test_a_user_id_changes_its_own_password_with_the_current_one(demo):
-    user = logged_in_client(USER_003)
-    page = text(user.get("/account-ids/arteri-an-003/password/"))
-    assert "現在のパスワード" in page
-    response = user.post(
-        "/account-ids/arteri-an-003/password/",
-        {"current_password": USER_003.password, "password": PASSWORD, "password_confirm": PASSWORD},
-    )
-    assert response.status_code == 302, errors_of(response)
-    confirm = user.get("/account-ids/arteri-an-003/password/confirm/")
-    user.post(
-        "/account-ids/arteri-an-003/password/confirm/", {"token": token_of(confirm), "action": "commit"}
-    )
-    assert user.get("/user/").status_code == 200
-    assert (
-        login_post(
-            Client(HTTP_HOST="spaaqs.localhost"), Login("account", "arteri-an-003", PASSWORD)
-        ).status_code
-        == 302
-    )
-    # The holder sets an ID's password without knowing the current one.
-    holder = logged_in_client(HOLDER_9000)
-    assert "現在のパスワード" not in text(holder.get("/account-ids/arteri-an-003/password/"))
 
 
 # --- audit ------------------------------------------------------------------------------------

@@ -1,73 +1,28 @@
-"""F-PROFILE お客様情報変更 (issue 4; SPEC §9, §11; manual §2.4) through the three-step flow, its
-bad input, its 「手続き完了メール」, and the Beyond notices of the password changes (F-PW,
-アカウントIDパスワード変更) — all recorded in the outbox in the change's own transaction."""
+"""F-PROFILE お客様情報変更 (issue 4; SPEC §9, §11; manual §2.4) through the three-step flow: what
+the pages show, what is stored (only at 登録, once), its bad input and its 「手続き完了メール」,
+recorded in the outbox in the change's own transaction. The field rules and the service alone:
+``tests/services/contracts/``."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from django.db import connection
 from django.test import Client
 
-from mypage.accounts import services as account_services
 from mypage.audit.models import AuditEntry
-from mypage.audit.services import Actor
-from mypage.contracts import rules, services
+from mypage.contracts import rules
 from mypage.contracts.models import Contract, Occupation
-from mypage.core.errors import Refused
 from mypage.core.models import Completion
-from mypage.core.once import run_once
 from mypage.notifications.models import OutboxMail
-from tests.support.concurrency import race
 from tests.support.logins import ADMIN_002, HOLDER_8000, HOLDER_9000, USER_003, logged_in_client
+from tests.support.pages import field_errors, form_errors, text, token_of
+from tests.support.profile import CUSTOMER, FORM, contract, set_contract, snapshot
 
 pytestmark = pytest.mark.django_db
 
 URL = "/procedures/profile/"
 CONFIRM = URL + "confirm/"
-CUSTOMER = "90000000000000"
-FORM = {
-    "occupation": "employee",
-    "household_size": "2",
-    "phone": "012-345-6789",
-    "fax": "",
-    "mobile": "090-1234-5678",
-    "contact_email": "arteri-an@keitai-address.ne.jp",
-}
-ACTOR = Actor(kind="holder", name=CUSTOMER, customer_number=CUSTOMER, ip="127.0.0.1")
-PASSWORD = "green-kettle-orbit-42"
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
-def token_of(response) -> str:
-    found = re.search(r'name="token" value="([^"]+)"', text(response))
-    assert found, text(response)[:800]
-    return found.group(1)
-
-
-def field_errors(response) -> dict[str, list[str]]:
-    """The messages shown beside each field (``<p class="error" id="id_<field>_error">``)."""
-    found: dict[str, list[str]] = {}
-    for name, message in re.findall(r'<p class="error" id="id_(\w+)_error">([^<]*)</p>', text(response)):
-        found.setdefault(name, []).append(message)
-    return found
-
-
-def form_errors(response) -> list[str]:
-    return re.findall(r'<p class="error">([^<]*)</p>', text(response))
-
-
-def contract() -> Contract:
-    return Contract.objects.get(customer_number=CUSTOMER)
-
-
-def snapshot() -> dict[str, object]:
-    c = contract()
-    return {f: getattr(c, f) for f in (*rules.PROFILE_FIELDS, "family_name", "given_name", "birth_date")}
 
 
 def change_via_flow(client: Client, **changes: str):
@@ -79,118 +34,9 @@ def change_via_flow(client: Client, **changes: str):
     return confirm, done
 
 
-def set_contract(**values: object) -> None:
-    Contract.objects.filter(customer_number=CUSTOMER).update(**values)
-
-
 @pytest.fixture
 def holder(demo) -> Client:
     return logged_in_client(HOLDER_9000)
-
-
-# --- the field rules --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("typed", "kind", "stored"),
-    [
-        ("03-1234-5678", rules.PhoneKind.ANY, "03-1234-5678"),
-        ("0312345678", rules.PhoneKind.ANY, "03-1234-5678"),
-        ("０３−１２３４−５６７８", rules.PhoneKind.ANY, "03-1234-5678"),  # full-width, minus sign
-        ("０３－１２３４－５６７８", rules.PhoneKind.ANY, "03-1234-5678"),  # full-width hyphen-minus
-        ("０３ー１２３４ー５６７８", rules.PhoneKind.ANY, "03-1234-5678"),  # katakana ー typed by an IME
-        ("03 1234 5678", rules.PhoneKind.ANY, "03-1234-5678"),
-        ("(03)1234-5678", rules.PhoneKind.ANY, "03-1234-5678"),
-        ("+81 3 1234 5678", rules.PhoneKind.ANY, "03-1234-5678"),
-        ("０１２−３４５−６７８９", rules.PhoneKind.ANY, "0123-45-6789"),
-        ("090-1234-5678", rules.PhoneKind.ANY, "090-1234-5678"),
-        ("050-1234-5678", rules.PhoneKind.ANY, "050-1234-5678"),
-        ("０８０１２３４５６７８", rules.PhoneKind.MOBILE, "080-1234-5678"),
-        ("070-1234-5678", rules.PhoneKind.MOBILE, "070-1234-5678"),
-        ("06-6123-4567", rules.PhoneKind.FAX, "06-6123-4567"),
-        ("", rules.PhoneKind.ANY, ""),
-        ("　", rules.PhoneKind.FAX, ""),
-    ],
-)
-def test_phone_numbers_are_normalised(typed, kind, stored):
-    assert rules.phone_clean(typed, kind=kind, label="電話番号") == stored
-
-
-@pytest.mark.parametrize(
-    ("typed", "kind"),
-    [
-        ("03-1234-567", rules.PhoneKind.ANY),  # too short
-        ("03-1234-56789", rules.PhoneKind.ANY),  # too long
-        ("3-1234-5678", rules.PhoneKind.ANY),  # no trunk 0
-        ("0120-123-456", rules.PhoneKind.ANY),  # free dial: not where the holder is reached
-        ("0570-000-000", rules.PhoneKind.ANY),  # navi dial
-        ("+1 212 555 0100", rules.PhoneKind.ANY),  # not Japanese
-        ("03-ABCD-5678", rules.PhoneKind.ANY),
-        ("０３－ＡＢＣＤ－５６７８", rules.PhoneKind.ANY),  # full-width letters
-        ("ぜろさん", rules.PhoneKind.ANY),
-        ("03-1234-5678 内線12", rules.PhoneKind.ANY),
-        ("03\x001234\x005678", rules.PhoneKind.ANY),
-        ("03-1234\r\n-5678", rules.PhoneKind.FAX),
-        ("☎03-1234-5678", rules.PhoneKind.ANY),
-        ("03-1234-5678😀", rules.PhoneKind.ANY),
-        ("0" * 10_240, rules.PhoneKind.ANY),
-        ("03-1234-5678", rules.PhoneKind.MOBILE),  # a fixed line is not a mobile
-        ("050-1234-5678", rules.PhoneKind.MOBILE),
-        ("090-1234-5678", rules.PhoneKind.FAX),  # a mobile is not a fax line
-    ],
-)
-def test_wrong_phone_numbers_are_refused(typed, kind):
-    with pytest.raises(services.ValidationError) as refused:
-        rules.phone_clean(typed, kind=kind, label="FAX番号")
-    assert "FAX番号" in refused.value.messages[0]
-
-
-@pytest.mark.parametrize(
-    "typed",
-    [
-        "a@b.jp\r\nBcc: x@y.jp",
-        "a@b.jp\nBcc: x@y.jp",
-        "a@b.jp\x00",
-        "a b@c.jp",
-        "a@b.jp, c@d.jp",
-        "<a@b.jp>",
-        '"a"@b.jp',
-        "not-an-address",
-        "a@b",
-        "😀@b.jp",
-        "a@😀.jp",
-        "a@b.jp\u202e",
-        "x" * 250 + "@b.jp",
-        "a@b.jp" * 2000,
-    ],
-)
-def test_wrong_contact_addresses_are_refused(typed):
-    with pytest.raises(services.ValidationError):
-        rules.email_clean(typed, label="連絡用メールアドレス")
-
-
-def test_a_full_width_contact_address_is_folded():
-    assert rules.email_clean("ａｒｔｅｒｉ＠ｅｘａｍｐｌｅ．ｊｐ", label="x") == "arteri@example.jp"
-
-
-def test_the_service_enforces_the_rules_whoever_calls_it(demo):
-    before = snapshot()
-    with pytest.raises(Refused) as refused:
-        services.contract_profile_update(
-            contract=contract(),
-            actor=ACTOR,
-            data={
-                **FORM,
-                "phone": "",
-                "occupation": "pilot",
-                "household_size": 21,
-                "contact_email": "a\r\n@b",
-            },
-        )
-    assert set(refused.value.errors) == {"phone", "occupation", "household_size", "contact_email"}
-    assert snapshot() == before
-    assert OutboxMail.objects.count() == 0
-    assert not AuditEntry.objects.filter(action="contract_profile_update").exists()
 
 
 # --- the three-step flow ----------------------------------------------------------------------
@@ -407,22 +253,6 @@ def test_the_audit_names_the_fields_not_the_old_values(holder):
         assert old not in dumped
 
 
-def test_a_change_that_fails_after_the_enqueue_leaves_no_mail(demo, monkeypatch):
-    import mypage.contracts.services as module
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("audit down")
-
-    monkeypatch.setattr(module, "audit_change", broken)
-    before = snapshot()
-    with pytest.raises(RuntimeError):
-        services.contract_profile_update(
-            contract=contract(), actor=ACTOR, data={**FORM, "phone": "03-1234-5678"}
-        )
-    assert snapshot() == before
-    assert OutboxMail.objects.count() == 0
-
-
 # --- bad input: every field -------------------------------------------------------------------
 
 BAD_INPUT = [
@@ -504,140 +334,3 @@ def test_nothing_changed_is_said_at_the_input(holder):
     response = holder.post(URL, FORM)
     assert response.status_code == 200
     assert form_errors(response) == ["変更された項目がありません。"]
-
-
-# --- password notices (Beyond, SPEC §9) -------------------------------------------------------
-
-
-def _change_customer_password(client: Client, current: str = HOLDER_9000.password):
-    response = client.post(
-        "/procedures/password/",
-        {"current_password": current, "password": PASSWORD, "password_confirm": PASSWORD},
-    )
-    if response.status_code != 302:
-        return response
-    confirm = client.get("/procedures/password/confirm/")
-    done = client.post("/procedures/password/confirm/", {"token": token_of(confirm), "action": "commit"})
-    return client.get(done["Location"])
-
-
-def test_a_customer_password_change_sends_a_notice_without_the_password(holder):
-    set_contract(contact_email="anzu@example.jp")
-    complete = _change_customer_password(holder)
-    assert "ご登録の連絡用メールアドレス(anzu@example.jp)宛に" in text(complete)
-    (mail,) = OutboxMail.objects.all()
-    assert mail.kind == "customer_password_changed" and mail.to_address == "anzu@example.jp"
-    assert mail.subject == "【Spaaqs光】お客様番号パスワード変更のお知らせ"
-    assert (
-        mail.body.startswith("有光 杏 様\n") and "お客様番号パスワードの変更手続きが完了しました" in mail.body
-    )
-    assert PASSWORD not in mail.body and PASSWORD[:3] not in mail.body and "argon2" not in mail.body
-
-
-def test_no_notice_without_a_contact_address_or_for_a_refused_change(holder):
-    complete = _change_customer_password(holder)
-    assert complete.status_code == 200 and 'data-testid="notice-sent"' not in text(complete)
-    assert OutboxMail.objects.count() == 0
-    set_contract(contact_email="anzu@example.jp")
-    refused = _change_customer_password(holder, current="not-the-password")
-    assert refused.status_code == 200
-    assert OutboxMail.objects.count() == 0
-
-
-def test_an_account_password_change_notifies_the_holder_naming_the_id(demo):
-    set_contract(contact_email="anzu@example.jp")
-    admin = logged_in_client(ADMIN_002)
-    url = "/account-ids/arteri-an-003/password/"
-    assert admin.post(url, {"password": PASSWORD, "password_confirm": PASSWORD}).status_code == 302
-    confirm = admin.get(url + "confirm/")
-    done = admin.post(url + "confirm/", {"token": token_of(confirm), "action": "commit"})
-    assert "anzu@example.jp" in text(admin.get(done["Location"]))
-    (mail,) = OutboxMail.objects.all()
-    assert mail.kind == "account_password_changed" and mail.to_address == "anzu@example.jp"
-    assert mail.subject == "【Spaaqs光】アカウントIDパスワード変更のお知らせ"
-    assert "arteri-an-003" in mail.body
-    assert "管理者権限のアカウントID「arteri-an-002」でのログイン" in mail.body
-    assert PASSWORD not in mail.body and "argon2" not in mail.body
-
-
-def test_a_user_ids_own_change_notifies_the_holder_without_showing_the_address(demo):
-    set_contract(contact_email="anzu@example.jp")
-    user = logged_in_client(USER_003)
-    url = "/account-ids/arteri-an-003/password/"
-    user.post(
-        url, {"current_password": USER_003.password, "password": PASSWORD, "password_confirm": PASSWORD}
-    )
-    confirm = user.get(url + "confirm/")
-    done = user.post(url + "confirm/", {"token": token_of(confirm), "action": "commit"})
-    page = text(user.get(done["Location"]))
-    assert "ご契約者様の連絡用メールアドレス宛に" in page and "anzu@example.jp" not in page
-    (mail,) = OutboxMail.objects.all()
-    assert "アカウントID「arteri-an-003」(ご本人)でのログイン" in mail.body
-
-
-def test_no_account_notice_for_a_refused_change(demo):
-    set_contract(contact_email="anzu@example.jp")
-    user = logged_in_client(USER_003)
-    url = "/account-ids/arteri-an-003/password/"
-    response = user.post(
-        url, {"current_password": "wrong", "password": PASSWORD, "password_confirm": PASSWORD}
-    )
-    assert response.status_code == 200
-    assert OutboxMail.objects.count() == 0
-
-
-def test_a_password_change_that_rolls_back_leaves_no_notice(demo, monkeypatch):
-    import mypage.accounts.services as module
-
-    set_contract(contact_email="anzu@example.jp")
-    c = contract()
-    password = account_services.password_prepare(PASSWORD, identifiers=[CUSTOMER], contract=c)
-    real = module.password_notice
-
-    def notice_then_fail(*args, **kwargs):
-        real(*args, **kwargs)
-        raise RuntimeError("after the enqueue")
-
-    monkeypatch.setattr(module, "password_notice", notice_then_fail)
-    with pytest.raises(RuntimeError):
-        account_services.customer_password_change(contract=c, actor=ACTOR, password=password)
-    assert OutboxMail.objects.count() == 0
-    assert not AuditEntry.objects.filter(action="customer_password_change").exists()
-
-
-# --- concurrency (PostgreSQL) -----------------------------------------------------------------
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="real concurrent transactions: PostgreSQL")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_twenty_racing_final_posts_change_and_mail_once(demo):
-    c = contract()
-    data = {**FORM, "phone": "03-1234-5678"}
-
-    def commit(i: int) -> object:
-        return run_once(
-            token="one-profile-token",
-            principal=c.principal,
-            procedure="profile",
-            change=lambda: {"changed": services.contract_profile_update(contract=c, actor=ACTOR, data=data)},
-        )
-
-    results = race(20, commit)
-    assert all(isinstance(r, tuple) for r in results), results
-    assert sum(1 for r in results if r[1]) == 1  # type: ignore[index]
-    assert contract().phone == "03-1234-5678"
-    assert AuditEntry.objects.filter(action="contract_profile_update").count() == 1
-    assert OutboxMail.objects.filter(kind="profile_changed").count() == 1
-
-
-def test_the_notice_is_japanese_whatever_the_pages_language(demo):
-    from django.utils import translation
-
-    set_contract(contact_email="anzu@example.jp")
-    with translation.override("en"):
-        services.contract_profile_update(
-            contract=contract(), actor=ACTOR, data={**FORM, "phone": "03-1111-2222"}
-        )
-    (mail,) = OutboxMail.objects.all()
-    assert "・電話番号" in mail.body and "Phone" not in mail.body
-    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", mail.body)
