@@ -12,10 +12,16 @@ from django.db import connection
 from mypage.accounts.models import Permission
 from mypage.contracts.models import Contract
 from mypage.contracts.revision import installed_triggers, trigger_names
-from mypage.core.models import Plan, Product
+from mypage.core.models import Plan
 from mypage.mail.models import MailAddress, MailKind, OnlineStorage, WebSpace
-from mypage.subscriptions.models import Subscription
-from mypage.testing.factories import make_account, make_contract
+from mypage.testing.factories import (
+    make_account,
+    make_contract,
+    make_mail_address,
+    make_online_storage,
+    make_subscription,
+    make_web_space,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,14 +100,12 @@ def test_account_ids_insert_update_retire(contract):
 def test_rows_hanging_off_an_account_id(contract):
     account = make_account(contract, "rev-user-03")
     steps = [
-        lambda: MailAddress.objects.create(
-            account=account, kind=MailKind.ISP, address="rev-user-03@example.jp"
-        ),
+        lambda: make_mail_address(account, MailKind.ISP, "rev-user-03@example.jp"),
         lambda: MailAddress.objects.filter(account=account).update(address="rev-user-03b@example.jp"),
         lambda: MailAddress.objects.filter(account=account).delete(),
-        lambda: WebSpace.objects.create(account=account),
+        lambda: make_web_space(account),
         lambda: WebSpace.objects.filter(account=account).delete(),
-        lambda: OnlineStorage.objects.create(account=account),
+        lambda: make_online_storage(account),
         lambda: OnlineStorage.objects.filter(account=account).delete(),
     ]
     for step in steps:
@@ -113,11 +117,8 @@ def test_rows_hanging_off_an_account_id(contract):
 def test_subscriptions_and_only_the_owning_contract(contract):
     other = make_contract("71000000000002", "spaaqs_multi")
     other_start = revision(other)
-    product = Product.objects.get(code="remote_support")
     before = revision(contract)
-    sub = Subscription.objects.create(
-        product=product, contract=contract, applied_on=datetime.date(2026, 11, 2)
-    )
+    sub = make_subscription(contract, "remote_support", datetime.date(2026, 11, 2))
     assert revision(contract) > before
     before = revision(contract)
     sub.cancelled_on = datetime.date(2026, 11, 20)

@@ -11,7 +11,6 @@ reaches another contract's statement.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 
 import pytest
@@ -21,85 +20,22 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from mypage import billing_engine as engine
-from mypage.accounts.models import AccountId
 from mypage.billing.close import month_close
 from mypage.billing.models import Statement
-from mypage.billing.selectors import engine_catalogue
 from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.models import Product
-from mypage.subscriptions.models import Subscription
+from tests.pages.billing.history import CUSTOMER, OTHER, engine_statement, seed_history
 from tests.support.logins import ADMIN_002, HOLDER_8000, HOLDER_9000, HOLDER_9999, USER_003, logged_in_client
+from tests.support.pages import cell, plain
 
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=clock.TOKYO)
 OPEN = engine.Month(2026, 11)  # the open month at NOW
-CUSTOMER = "90000000000000"
-OTHER = "99999999999999"
-
-
-# --- The history (relative to the open month, so that the browser walk can use it today) ------
-
-
-def on(month: engine.Month, day: int) -> dt.date:
-    return dt.date(month.year, month.month, day)
-
-
-def subscribe(
-    customer_number: str,
-    code: str,
-    applied: dt.date,
-    cancelled: dt.date | None = None,
-    account_id: str | None = None,
-) -> Subscription:
-    return Subscription.objects.create(
-        product=Product.objects.get(code=code),
-        contract=Contract.objects.get(customer_number=customer_number),
-        account=AccountId.objects.get(account_id=account_id) if account_id else None,
-        applied_on=applied,
-        cancelled_on=cancelled,
-    )
-
-
-def seed_history(open_month: engine.Month) -> tuple[engine.Month, engine.Month]:
-    """Subscriptions of 90000000000000 (and one of 99999999999999); closes the months ``open-3``
-    and ``open-2`` and returns them. ``open-1`` is finished but not closed yet."""
-    m = [open_month + k for k in range(-5, 1)]  # m[5] is the open month
-    # リモートサポート: bought, cancelled, bought again → the 3,000円 事務手数料 in m[2].
-    subscribe(CUSTOMER, "remote_support", on(m[0], 10), on(m[1], 15))
-    subscribe(CUSTOMER, "remote_support", on(m[2], 5))
-    subscribe(CUSTOMER, "security_360", on(m[1], 20), account_id="arteri-an-002")
-    subscribe(CUSTOMER, "warranty_basic", on(m[1], 2))  # 免責期間 m[1], m[2]: charged from m[3]
-    subscribe(CUSTOMER, "kids_filter", on(m[3], 3), on(m[3], 25), account_id="arteri-an-003")  # once, m[3]
-    subscribe(CUSTOMER, "mail_pack", on(m[4], 10))  # charged from the open month
-    # Another contract, with amounts 90000000000000 never has.
-    subscribe(OTHER, "security_online", on(m[1], 1), account_id="arteri-an-001")
-    closed = (m[2], m[3])
-    for month in closed:
-        assert month_close(month=month).finished
-    return closed
-
-
-def engine_statement(customer_number: str, month: engine.Month) -> engine.Statement:
-    """What the engine computes from the contract's whole history (not the close's subset)."""
-    rows = engine_catalogue()
-    history = [
-        engine.Subscription(
-            s.pk, s.product.code, s.account.account_id if s.account else None, s.applied_on, s.cancelled_on
-        )
-        for s in Subscription.objects.filter(contract__customer_number=customer_number).select_related(
-            "product", "account"
-        )
-    ]
-    return engine.statement_for_month(history, month, rows.catalogue)
 
 
 # --- Reading the pages ------------------------------------------------------------------------
-
-
-def text(fragment: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
 
 
 def main(page: str) -> str:
@@ -109,17 +45,11 @@ def main(page: str) -> str:
     return match.group(1)
 
 
-def cell(page: str, testid: str) -> str:
-    match = re.search(rf'data-testid="{re.escape(testid)}"[^>]*>(.*?)</(td|p|span|div)>', page, re.S)
-    assert match, f"no {testid} on the page"
-    return text(match.group(1))
-
-
 def rows(page: str, testid: str) -> list[list[str]]:
     """The cells of each <tr data-testid=testid…>."""
     found = []
     for match in re.finditer(rf'<tr data-testid="{testid}[^"]*">(.*?)</tr>', page, re.S):
-        found.append([text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", match.group(1), re.S)])
+        found.append([plain(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", match.group(1), re.S)])
     return found
 
 

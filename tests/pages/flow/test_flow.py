@@ -5,7 +5,6 @@ complete rows derived from the confirm rows inside the change's transaction, one
 from __future__ import annotations
 
 import dataclasses
-import re
 import socket
 import threading
 
@@ -20,16 +19,11 @@ from mypage.core.outside import OutsideCallInTransaction, database_only, in_chan
 from mypage.portal.flow import ConfirmOnlyProcedure, FormProcedure, Procedure, _dump, _load
 from tests.support import flow_probe
 from tests.support.logins import HOLDER_9000, logged_in_client
+from tests.support.pages import token_of
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.support.flow_urls")]
 
 URL = "/probe/"
-
-
-def token_of(response) -> str:
-    found = re.search(r'name="token" value="([^"]+)"', response.content.decode())
-    assert found, response.content.decode()[:300]
-    return found.group(1)
 
 
 def to_confirm(client, word: str):

@@ -27,14 +27,11 @@ from tests.support.logins import (
     logged_in_client,
     login_post,
 )
+from tests.support.pages import text
 
 WRONG_HOLDER = "お客様番号またはパスワードが正しくありません。"
 WRONG_ACCOUNT = "アカウントIDまたはパスワードが正しくありません。"
 pytestmark = pytest.mark.django_db
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 def test_login_page_has_both_forms_and_the_brand_of_the_host(demo):

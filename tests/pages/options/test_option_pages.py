@@ -19,11 +19,13 @@ from mypage.audit.models import AuditEntry
 from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.models import Completion
-from mypage.mail.models import MailAddress, MailKind
+from mypage.mail.models import MailKind
 from mypage.notifications.models import OutboxMail
 from mypage.subscriptions.models import SecurityLicence, Subscription
+from mypage.testing.factories import make_mail_address
 from tests.support.concurrency import race
 from tests.support.logins import ADMIN_002, HOLDER_8000, HOLDER_9000, HOLDER_9999, USER_003, logged_in_client
+from tests.support.pages import cell, errors_of, plain, text, token_of
 
 pytestmark = pytest.mark.django_db
 
@@ -41,35 +43,10 @@ ONE_PER_PAGE = [(RS, "remote_support"), (WAR, "warranty_basic"), (SEC_002, "secu
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def text(response) -> str:
-    return response.content.decode()
-
-
-def plain(response) -> str:
-    """The page's text without tags and with runs of white space collapsed."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text(response)))
-
-
-def token_of(response) -> str:
-    found = re.search(r'name="token" value="([^"]+)"', text(response))
-    assert found, text(response)[:500]
-    return found.group(1)
-
-
-def cell(response, testid: str) -> str:
-    found = re.search(rf'<(\w+)[^>]*data-testid="{re.escape(testid)}"[^>]*>(.*?)</\1>', text(response), re.S)
-    assert found, f"no {testid} on the page"
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(2))).strip()
-
-
 def section(response, code: str) -> str:
     html = text(response)
     start = html.index(f'data-testid="option-{code}"')
     return html[start : html.index("</section>", start)]
-
-
-def errors_of(response) -> list[str]:
-    return re.findall(r'<p class="error"[^>]*>([^<]*)</p>', text(response))
 
 
 def contract() -> Contract:
@@ -441,7 +418,7 @@ def test_an_id_without_a_mail_address_cannot_buy(holder):
 
 def test_a_user_id_buys_for_itself_only(demo):
     account = AccountId.live.get(account_id="arteri-an-003")
-    MailAddress.objects.create(account=account, kind=MailKind.EXTERNAL, address="san@example.net")
+    make_mail_address(account, MailKind.EXTERNAL, "san@example.net")
     client = logged_in_client(USER_003)
     assert client.get(SEC_002).status_code == 404
     assert client.get(MANAGE_002).status_code == 404

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 
 import pytest
@@ -11,10 +10,15 @@ from django.test import Client
 
 from mypage.accounts.models import Permission
 from mypage.contracts.models import Contract
-from mypage.core.models import Product
-from mypage.mail.models import MailAddress, MailKind, OnlineStorage, WebSpace
-from mypage.subscriptions.models import Subscription
-from mypage.testing.factories import make_account, make_contract
+from mypage.mail.models import MailKind
+from mypage.testing.factories import (
+    make_account,
+    make_contract,
+    make_mail_address,
+    make_online_storage,
+    make_subscription,
+    make_web_space,
+)
 from tests.support.logins import (
     ADMIN_002,
     HOLDER_8000,
@@ -25,30 +29,17 @@ from tests.support.logins import (
     Login,
     logged_in_client,
 )
+from tests.support.pages import cell
 
 pytestmark = pytest.mark.django_db
 
-
-def cell(page: str, testid: str) -> str:
-    match = re.search(rf'data-testid="{testid}">([^<]*)<', page)
-    assert match, f"no {testid} on the page"
-    return html.unescape(match.group(1)).strip()
+APPLIED = dt.date(2026, 10, 1)  # when the options of these tests were bought
 
 
 def overview(who: Login) -> str:
     response = logged_in_client(who).get("/overview/")
     assert response.status_code == 200
     return response.content.decode()
-
-
-def subscribe(contract: Contract, code: str, account=None, applied=dt.date(2026, 10, 1), cancelled=None):
-    return Subscription.objects.create(
-        product=Product.objects.get(code=code),
-        contract=contract,
-        account=account,
-        applied_on=applied,
-        cancelled_on=cancelled,
-    )
 
 
 def test_multi_plan_figures_as_in_the_manual(demo):
@@ -85,7 +76,7 @@ def test_ucom_contract_has_no_warranty_and_is_prompted_to_register_an_id(demo):
 
 def test_mail_pack_adds_its_allowances(demo):
     contract = Contract.objects.get(customer_number="90000000000000")
-    subscribe(contract, "mail_pack")
+    make_subscription(contract, "mail_pack", APPLIED)
     page = overview(HOLDER_9000)
     assert cell(page, "mail-service") == "メールパック: 購入済"
     assert cell(page, "usage-mail") == "1個 / 6個 (基本 1個 + 5個)"  # SPEC §3's example
@@ -95,9 +86,9 @@ def test_mail_pack_adds_its_allowances(demo):
 
 def test_each_mail_web_space_adds_one_and_cancelled_ones_do_not_count(demo):
     contract = Contract.objects.get(customer_number="99999999999999")
-    subscribe(contract, "mail_web_space")
-    subscribe(contract, "mail_web_space")
-    subscribe(contract, "mail_web_space", cancelled=dt.date(2026, 10, 20))
+    make_subscription(contract, "mail_web_space", APPLIED)
+    make_subscription(contract, "mail_web_space", APPLIED)
+    make_subscription(contract, "mail_web_space", APPLIED, cancelled=dt.date(2026, 10, 20))
     page = overview(HOLDER_9999)
     assert cell(page, "mail-service") == "メール&Webスペース: 購入済 (2個)"
     assert cell(page, "usage-mail") == "0個 / 2個 (基本 0個 + 2個)"
@@ -107,15 +98,13 @@ def test_each_mail_web_space_adds_one_and_cancelled_ones_do_not_count(demo):
 def test_counts_follow_the_data(demo):
     contract = Contract.objects.get(customer_number="90000000000000")
     a3 = contract.account_ids.get(account_id="arteri-an-003")
-    MailAddress.objects.create(
-        account=a3, kind=MailKind.EXTERNAL, address="an@example.com"
-    )  # free: not counted
-    WebSpace.objects.create(account=contract.account_ids.get(account_id="arteri-an-002"))
-    OnlineStorage.objects.create(account=a3)
+    make_mail_address(a3, MailKind.EXTERNAL, "an@example.com")  # free: not counted
+    make_web_space(contract.account_ids.get(account_id="arteri-an-002"))
+    make_online_storage(a3)
     make_account(contract, "arteri-an-004")
-    subscribe(contract, "remote_support")
-    subscribe(contract, "warranty_basic")
-    subscribe(contract, "warranty_addon")
+    make_subscription(contract, "remote_support", APPLIED)
+    make_subscription(contract, "warranty_basic", APPLIED)
+    make_subscription(contract, "warranty_addon", APPLIED)
     page = overview(HOLDER_9000)
     assert cell(page, "usage-account-ids") == "3個 / 6個 (基本 6個)"
     assert cell(page, "usage-mail") == "1個 / 1個 (基本 1個 + 0個)"
@@ -138,7 +127,7 @@ def test_retired_account_ids_are_not_counted(demo):
 def test_accordion_shows_each_account_id_with_its_services_and_links(demo):
     contract = Contract.objects.get(customer_number="90000000000000")
     a2 = contract.account_ids.get(account_id="arteri-an-002")
-    subscribe(contract, "security_360", account=a2)
+    make_subscription(contract, "security_360", APPLIED, account=a2)
     page = overview(ADMIN_002)
     assert page.count('<details class="account"') == 2
     block = page.split('id="acct-arteri-an-002"')[1].split("</details>")[0]
@@ -244,8 +233,8 @@ def test_overview_query_count_does_not_grow_with_account_ids(demo):
     six = make_contract("70000000000016", "spaaqs_multi", password="count-password-6")
     for n in range(6):
         a = make_account(six, f"count-six-00{n}")
-        MailAddress.objects.create(account=a, kind=MailKind.ISP, address=f"count-six-00{n}@s2.spaaqs.ne.jp")
-        subscribe(six, "security_360", account=a)
+        make_mail_address(a, MailKind.ISP)  # count-six-00n@s2.spaaqs.ne.jp
+        make_subscription(six, "security_360", APPLIED, account=a)
     assert count("70000000000011", "count-password-1") == count("70000000000016", "count-password-6") <= 6
 
 

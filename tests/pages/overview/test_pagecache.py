@@ -18,10 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from mypage.accounts.models import Permission
 from mypage.contracts.models import Contract
 from mypage.core.models import Plan
-from mypage.mail.models import MailAddress, MailKind
-from mypage.testing.factories import make_account
-from tests.pages.overview.test_overview import cell, subscribe
+from mypage.mail.models import MailKind
+from mypage.testing.factories import make_account, make_mail_address, make_subscription
 from tests.support.logins import ADMIN_002, HOLDER_9000, logged_in_client
+from tests.support.pages import cell
 
 pytestmark = pytest.mark.django_db
 
@@ -97,15 +97,13 @@ CHANGES = {
         lambda page: "cache-new-01" in page and cell(page, "usage-account-ids") == "3個 / 6個 (基本 6個)",
     ),
     "a mail address": (
-        lambda c: MailAddress.objects.create(
-            account=c.account_ids.get(account_id="arteri-an-003"),
-            kind=MailKind.EXTERNAL,
-            address="x@example.jp",
+        lambda c: make_mail_address(
+            c.account_ids.get(account_id="arteri-an-003"), MailKind.EXTERNAL, "x@example.jp"
         ),
         lambda page: "x@example.jp" in page,
     ),
     "a subscription": (
-        lambda c: subscribe(c, "remote_support"),
+        lambda c: make_subscription(c, "remote_support", dt.date(2026, 10, 1)),
         lambda page: cell(page, "remote-support") != "未購入",
     ),
     "the plan": (

@@ -18,12 +18,12 @@ from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.errors import Refused
 from mypage.core.once import run_once
-from mypage.mail.models import MailAddress, MailKind
+from mypage.mail.models import MailKind
 from mypage.notifications.models import OutboxMail
 from mypage.subscriptions import licences, notices, rules, selectors, services
 from mypage.subscriptions.models import SecurityLicence, Subscription
 from mypage.subscriptions.rules import UnknownProduct
-from mypage.testing.factories import make_account, make_contract
+from mypage.testing.factories import make_account, make_contract, make_mail_address
 from tests.support.concurrency import race
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +118,7 @@ def test_an_account_product_needs_an_account_id(multi):
 
 def test_another_contracts_account_id_is_refused(multi):
     other = acct("arteri-an-001")  # of 99999999999999
-    MailAddress.objects.create(account=other, kind=MailKind.EXTERNAL, address="ichi@example.com")
+    make_mail_address(other, MailKind.EXTERNAL, "ichi@example.com")
     refused(buy, multi, "security_360", other, match="ご契約に登録されていません")
     buy(other.contract, "security_360", other)
     refused(cancel, multi, "security_360", other, match="ご契約に登録されていません")
@@ -138,7 +138,7 @@ def as_user(account_id: str) -> Actor:
 def test_a_user_id_buys_security_options_for_itself_only(multi):
     """SPEC §2: F-SEC is ○ for a user-permission ID, enforced in the service too."""
     own = acct("arteri-an-003")
-    MailAddress.objects.create(account=own, kind=MailKind.EXTERNAL, address="san@example.com")
+    make_mail_address(own, MailKind.EXTERNAL, "san@example.com")
     other = acct("arteri-an-002")
     user = as_user("arteri-an-003")
     refused(
@@ -256,13 +256,13 @@ def test_cancelling_the_basic_alone_works_without_an_add_on(multi):
 def test_security_options_need_a_mail_address(multi, code):
     account = acct("arteri-an-003")
     refused(buy, multi, code, account, match="メールアドレスの登録が必要です")
-    MailAddress.objects.create(account=account, kind=MailKind.EXTERNAL, address="san@example.com")
+    make_mail_address(account, MailKind.EXTERNAL, "san@example.com")
     assert buy(multi, code, account).account == account
 
 
 def test_the_10gb_mailbox_needs_an_isp_mailbox(multi):
     account = acct("arteri-an-003")
-    MailAddress.objects.create(account=account, kind=MailKind.EXTERNAL, address="san@example.com")
+    make_mail_address(account, MailKind.EXTERNAL, "san@example.com")
     refused(buy, multi, "mailbox_10gb", account, match="ISPのメールアドレスをご利用のアカウントIDのみ")
     buy(multi, "mailbox_10gb", acct("arteri-an-002"))
 
@@ -276,7 +276,7 @@ def test_at_most_one_live_per_contract(multi, code):
 
 def test_at_most_one_live_per_account_id_but_one_for_each_id(multi):
     second = acct("arteri-an-003")
-    MailAddress.objects.create(account=second, kind=MailKind.EXTERNAL, address="san@example.com")
+    make_mail_address(second, MailKind.EXTERNAL, "san@example.com")
     buy(multi, "security_360", acct("arteri-an-002"))
     refused(buy, multi, "security_360", acct("arteri-an-002"), match="既にご購入済みです")
     buy(multi, "security_360", second)
@@ -344,7 +344,7 @@ def test_a_double_cancel_is_refused_and_changes_nothing(multi):
 def test_a_stale_account_object_cannot_cancel_another_ids_option(multi):
     """Cancel is scoped to the account ID given: the other ID's subscription stays."""
     second = acct("arteri-an-003")
-    MailAddress.objects.create(account=second, kind=MailKind.EXTERNAL, address="san@example.com")
+    make_mail_address(second, MailKind.EXTERNAL, "san@example.com")
     buy(multi, "security_360", acct("arteri-an-002"))
     refused(cancel, multi, "security_360", second, match="はご契約中ではありません")
     assert live(multi, "security_360") == 1
@@ -457,7 +457,7 @@ def test_a_security_mail_goes_to_the_accounts_address_without_the_pin(multi):
 
 def test_a_security_mail_goes_to_an_external_address(multi):
     account = acct("arteri-an-003")
-    MailAddress.objects.create(account=account, kind=MailKind.EXTERNAL, address="san@example.com")
+    make_mail_address(account, MailKind.EXTERNAL, "san@example.com")
     buy(multi, "kids_filter", account)
     assert OutboxMail.objects.get().to_address == "san@example.com"
 
