@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.http import HttpResponse
 from django.test import Client
 
+from tests.support.pages import text
+
 
 @dataclass(frozen=True)
 class Login:
@@ -45,3 +47,16 @@ def logged_in_client(who: Login, host: str = "spaaqs.localhost") -> Client:
     response = login_post(client, who)
     assert response.status_code == 302, response.content.decode()[:500]
     return client
+
+
+def assert_login_refused(who: Login, client: Client | None = None) -> HttpResponse:
+    """Log ``who`` in through the login page and check that it is refused: the page again with the
+    one message of its form (whatever was wrong), and the client still not logged in (the next
+    page sends it to the login)."""
+    client = client or Client()
+    response = login_post(client, who)
+    assert response.status_code == 200, (response.status_code, response.headers.get("Location"))
+    assert wrong_login_message(who) in text(response), text(response)[:500]
+    after = client.get("/overview/")
+    assert after.status_code == 302 and after.headers["Location"].startswith("/login/")
+    return response

@@ -28,6 +28,7 @@ from tests.support.logins import (
     HOLDER_9000,
     USER_003,
     Login,
+    assert_login_refused,
     logged_in_client,
     login_post,
 )
@@ -204,8 +205,7 @@ def test_delete_retires_ends_sessions_and_cancels_options_in_one_transaction(dem
     assert not Session.objects.filter(session_key=key).exists()
     assert not PrincipalSession.objects.filter(principal=account.principal).exists()
     assert user.get("/user/")["Location"].startswith("/login/")
-    refused = login_post(Client(HTTP_HOST="spaaqs.localhost"), USER_003)
-    assert refused.status_code == 200 and "アカウントIDまたはパスワードが正しくありません。" in text(refused)
+    assert_login_refused(USER_003, Client(HTTP_HOST="spaaqs.localhost"))
     assert holder.get("/account-ids/arteri-an-003/edit/").status_code == 404
 
 

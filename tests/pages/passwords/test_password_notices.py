@@ -7,11 +7,13 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from mypage.accounts.models import AccountId
+from mypage.audit.models import AuditEntry
 from mypage.notifications.models import OutboxMail
 from tests.support.accounts import PASSWORD
 from tests.support.logins import ADMIN_002, HOLDER_9000, USER_003, logged_in_client
-from tests.support.pages import text, token_of
-from tests.support.profile import set_contract
+from tests.support.pages import field_errors, text, token_of
+from tests.support.profile import contract, set_contract
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +55,10 @@ def test_no_notice_without_a_contact_address_or_for_a_refused_change(holder):
     set_contract(contact_email="anzu@example.jp")
     refused = _change_customer_password(holder, current="not-the-password")
     assert refused.status_code == 200
+    assert field_errors(refused) == {"current_password": ["現在のパスワードが正しくありません。"]}
+    assert holder.get("/procedures/password/confirm/")["Location"] == "/procedures/password/"  # nothing kept
+    assert contract().principal.check_password(PASSWORD)  # the first change's, unchanged
+    assert AuditEntry.objects.filter(action="customer_password_change").count() == 1
     assert OutboxMail.objects.count() == 0
 
 
@@ -95,4 +101,8 @@ def test_no_account_notice_for_a_refused_change(demo):
         url, {"current_password": "wrong", "password": PASSWORD, "password_confirm": PASSWORD}
     )
     assert response.status_code == 200
+    assert field_errors(response) == {"current_password": ["現在のパスワードが正しくありません。"]}
+    assert user.get(url + "confirm/")["Location"] == url  # nothing kept for the confirm screen
+    assert AccountId.objects.get(account_id="arteri-an-003").principal.check_password(USER_003.password)
+    assert not AuditEntry.objects.filter(action="account_password_change").exists()
     assert OutboxMail.objects.count() == 0
