@@ -1,9 +1,10 @@
 """Plain functions that build valid domain rows, bypassing the services' rules and audit (as the
 demo data and the tests need): each takes what varies and fills the rest with test values.
 
-Used by ``tests/``, by ``demo.services.demo_seed`` (a production command: no test library here)
-and by the benchmark's seed. Passwords are hashed through ``principal_create`` without the policy
-check, as for the demo data."""
+Used by ``tests/`` and by ``demo.services.demo_seed`` (a production command: no test library
+here); they build every row ``bench/tool.py``'s seed builds (contracts, account IDs, mail
+addresses, web space, storage, subscriptions), so the benchmark can use them too. Passwords are
+hashed through ``principal_create`` without the policy check, as for the demo data."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The engine's rule values and test catalogue agree with core's models and catalogue migration.
 
-This file (unlike tests/test_billing_engine.py) reads Django-side code on purpose: it is the check
-that the pure engine and the database speak the same strings and figures. No database access.
+This file (unlike test_billing_engine.py) reads Django-side code on purpose: it is the check that
+the pure engine and the database speak the same strings and figures. No database access.
 """
 
 import importlib

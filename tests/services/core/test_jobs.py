@@ -1,6 +1,6 @@
 """The durable job mechanism (mypage.core.jobs, issue 10), on its first user, the outbox mail.
 
-Through the fake mail port (tests/fakes.MemoryMailTransport): the port is called with no
+Through the fake mail port (tests/support/fakes.MemoryMailTransport): the port is called with no
 transaction open; the real adapter refuses inside a transaction or a database-only block; a
 rolled-back change leaves no job and no task; back-off with one task per attempt, failed after
 the last attempt, 再送; a claim that outlives its lease (a killed worker) is taken back and the
