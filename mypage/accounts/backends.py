@@ -59,8 +59,9 @@ class PrincipalBackend(ModelBackend):
 # query and building the objects as the database spends answering (docs/performance.md). The SQL
 # is therefore written out once per process from the models' own field lists (so a new column is
 # picked up without touching this), and its rows become model instances through ``from_db`` with
-# the fields' database converters, as the ORM itself does. ``tests/test_principal_load.py`` checks
-# the result against the ORM's for every kind of principal.
+# the fields' database converters, as the ORM itself does.
+# ``tests/services/accounts/test_principal_load.py`` checks the result against the ORM's for every
+# kind of principal.
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ A statement is what the billing engine said for one contract and one month, writ
 the amount as they were at the close (snapshots, not references), so a later catalogue edit or a
 retired account ID never rewrites an issued statement. The models refuse a second save, an update
 and a delete; on PostgreSQL a trigger refuses ``UPDATE``/``DELETE`` from any client (migration
-0002). Issued statements are deliberately outside the contract's revision (tests/test_revision.py):
-a close writes a million rows and must not touch a million contracts.
+0002). Issued statements are deliberately outside the contract's revision
+(tests/system/test_revision.py): a close writes a million rows and must not touch a million
+contracts.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def chargeable_rows(
     an earlier cancelled one (the fee of a purchase in the month needs it). Anything else — applied
     after the month, or ended before it without a fee rule — yields no charge in the month, so the
     engine gives the same statement from this as from the whole history
-    (tests/test_month_close.py checks it against the whole history).
+    (tests/services/billing/test_month_close.py checks it against the whole history).
     """
     query = Subscription.objects.filter(
         contract_id__gte=first_contract,

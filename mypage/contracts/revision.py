@@ -12,8 +12,8 @@ What it is for: a page built only from a contract's data can be cached under
 
 A table that belongs to a contract gets its triggers from a migration with
 ``RevisionTriggers(table, via="contract")`` (it has ``contract_id``) or ``via="account"`` (it has
-``account_id`` pointing at an account ID). ``tests/test_revision.py`` fails for a table with such
-a column and no triggers.
+``account_id`` pointing at an account ID). ``tests/system/test_revision.py`` fails for a table
+with such a column and no triggers.
 """
 
 from __future__ import annotations

@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from mypage.accounts.models import AccountId, Permission
+from mypage.accounts.models import Permission
 from mypage.contracts.models import Contract, Gender, Occupation
-from mypage.core.models import Plan
-from mypage.mail.models import MailAddress, MailKind
-from mypage.principals.models import PrincipalKind
-from mypage.principals.services import principal_create
+from mypage.mail.models import MailKind
+from mypage.testing.factories import make_account, make_contract, make_mail_address
 
 
 @dataclass(frozen=True)
@@ -73,13 +71,10 @@ def demo_seed() -> list[str]:
     for demo in DEMO_CONTRACTS:
         if Contract.objects.filter(customer_number=demo.customer_number).exists():
             continue
-        plan = Plan.objects.select_related("brand").get(code=demo.plan_code)
-        contract = Contract.objects.create(
-            customer_number=demo.customer_number,
-            principal=principal_create(
-                kind=PrincipalKind.HOLDER, identifier=demo.customer_number, password=demo.password
-            ),
-            plan=plan,
+        contract = make_contract(
+            demo.customer_number,
+            demo.plan_code,
+            password=demo.password,
             family_name=demo.family_name,
             given_name=demo.given_name,
             family_name_kana=demo.family_name_kana,
@@ -92,24 +87,17 @@ def demo_seed() -> list[str]:
             phone=demo.phone,
         )
         for acct in demo.accounts:
-            account = AccountId.objects.create(
-                account_id=acct.account_id,
-                contract=contract,
-                principal=principal_create(
-                    kind=PrincipalKind.ACCOUNT, identifier=acct.account_id, password=acct.password
-                ),
+            account = make_account(
+                contract,
+                acct.account_id,
+                permission=acct.permission,
+                password=acct.password,
                 family_name=acct.family_name,
                 given_name=acct.given_name,
                 family_name_kana=acct.family_name_kana,
                 given_name_kana=acct.given_name_kana,
-                username=f"{acct.family_name}{acct.given_name}",
-                permission=acct.permission,
             )
             if acct.isp_mail:
-                MailAddress.objects.create(
-                    account=account,
-                    kind=MailKind.ISP,
-                    address=f"{acct.account_id}@{plan.brand.mail_domains[0]}",
-                )
+                make_mail_address(account, MailKind.ISP)
         created.append(demo.customer_number)
     return created

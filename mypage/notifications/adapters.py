@@ -1,5 +1,5 @@
 """The real adapter of the mail port (``ports.MailTransport``); the fake for tests is
-``tests/fakes.MemoryMailTransport``."""
+``tests/support/fakes.MemoryMailTransport``."""
 
 from __future__ import annotations
 

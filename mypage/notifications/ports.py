@@ -1,6 +1,6 @@
 """The port to the mail server (DESIGN rule 14): what the outbox needs from it, and which adapter
 is in use (``settings.MAIL_TRANSPORT``). Adapters: ``adapters.SmtpMailTransport`` (the real one,
-through Django's MAILERS) and, for tests, ``tests/fakes.MemoryMailTransport``."""
+through Django's MAILERS) and, for tests, ``tests/support/fakes.MemoryMailTransport``."""
 
 from __future__ import annotations
 

@@ -17,9 +17,9 @@ from playwright.sync_api import Browser, Page, expect
 from mypage import billing_engine as engine
 from mypage.contracts.models import Contract
 from mypage.core import clock
+from mypage.testing.factories import make_account
+from tests.pages.billing.history import CUSTOMER, engine_statement, on, seed_history, subscribe
 
-from ..conftest import make_account
-from ..test_billing_pages import CUSTOMER, engine_statement, on, seed_history, subscribe
 from .conftest import Portal, assert_no_horizontal_scroll, phone_page
 from .test_browser_login_overview import SPAAQS, log_in, log_in_as_holder, menu_link, path_is
 

@@ -1,0 +1,72 @@
+"""Sessions with a shared cache (CACHE_URL → Redis, ``cached_db``), as production and the benchmark
+run them: a logged-in page reads its session from Redis, and a logout kills it there and in the
+database alike, so that no other worker can serve the old cookie."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from tests.support.logins import HOLDER_9000, login_post
+
+pytestmark = pytest.mark.django_db
+
+REDIS_URL = os.environ.get("TEST_CACHE_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def redis_sessions(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "mypage.core.cache.ReusingRedisCache",  # as config/settings.py with CACHE_URL
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"mypage-test-{uuid.uuid4().hex}",
+        }
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    cache.set("ping", "pong")  # fails loudly (no skip) when Redis is not running
+    assert cache.get("ping") == "pong"
+    yield
+    cache.clear()
+
+
+def cache_key(session_key: str) -> str:
+    return f"django.contrib.sessions.cached_db{session_key}"
+
+
+def test_a_logged_in_page_reads_the_session_from_redis(demo, redis_sessions):
+    client = Client(HTTP_HOST="spaaqs.localhost")
+    assert login_post(client, HOLDER_9000).status_code == 302
+    key = client.cookies["sessionid"].value
+    assert cache.get(cache_key(key)) is not None
+    assert Session.objects.filter(session_key=key).exists()  # written through to the database
+
+    response = client.get("/overview/")
+    assert response.status_code == 200
+    assert "90000000000000" in response.content.decode()
+    # The session came from Redis: no query touches django_session.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/overview/").status_code == 200
+    assert not [q for q in queries.captured_queries if "django_session" in q["sql"]]
+
+
+def test_logout_removes_the_session_from_redis_and_the_database(demo, redis_sessions):
+    client = Client(HTTP_HOST="spaaqs.localhost")
+    assert login_post(client, HOLDER_9000).status_code == 302
+    key = client.cookies["sessionid"].value
+    client.post("/logout/")
+    assert cache.get(cache_key(key)) is None
+    assert not Session.objects.filter(session_key=key).exists()
+
+    replay = Client(HTTP_HOST="spaaqs.localhost")
+    replay.cookies["sessionid"] = key
+    response = replay.get("/overview/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")

@@ -1,0 +1,147 @@
+"""Contract.revision (mypage.contracts.revision): the database raises it on every change to a
+contract or to what it holds, so a page cached under (contract, revision) is never stale."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from mypage.accounts.models import Permission
+from mypage.contracts.models import Contract
+from mypage.contracts.revision import installed_triggers, trigger_names
+from mypage.core.models import Plan
+from mypage.mail.models import MailAddress, MailKind, OnlineStorage, WebSpace
+from mypage.testing.factories import (
+    make_account,
+    make_contract,
+    make_mail_address,
+    make_online_storage,
+    make_subscription,
+    make_web_space,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Tables that carry a contract or account-ID column but are not what a contract *holds*: their
+# rows are never shown from a cached contract page. Each needs its reason.
+NOT_CONTRACT_DATA = {
+    "notifications_outboxmail": "the mail queue: delivery state, not shown on the contract's pages",
+    "billing_statement": "issued statements are immutable and not part of the cached contract pages; "
+    "a month close must not raise a million contracts' revisions",
+}
+
+
+def revision(contract: Contract) -> int:
+    return Contract.objects.values_list("revision", flat=True).get(pk=contract.pk)
+
+
+@pytest.fixture
+def contract():
+    return make_contract("71000000000001", "spaaqs_multi")
+
+
+def test_every_table_that_belongs_to_a_contract_has_triggers():
+    """A new model with a contract or account-ID foreign key fails here until its migration adds
+    RevisionTriggers (or it is listed above with a reason)."""
+    installed = installed_triggers(connection)
+    owned = set()
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            target = getattr(field, "related_model", None)
+            if target is not None and target._meta.label in {"contracts.Contract", "accounts.AccountId"}:
+                owned.add(model._meta.db_table)
+    assert {"accounts_accountid", "subscriptions_subscription", "mail_mailaddress"} <= owned
+    for table in sorted(owned - NOT_CONTRACT_DATA.keys()):
+        if connection.vendor == "postgresql":
+            expected = {trigger_names(table)[0].removesuffix("_ins")}
+        else:
+            expected = set(trigger_names(table))
+        assert expected <= installed, f"{table} changes a contract's data but has no revision trigger"
+    assert "mypage_rev_contracts_contract" in installed
+
+
+def test_the_contract_row_itself(contract):
+    start = revision(contract)
+    contract.phone = "03-1111-2222"
+    contract.save()
+    assert revision(contract) > start
+    after_save = revision(contract)
+    Contract.objects.filter(pk=contract.pk).update(plan=Plan.objects.get(code="spaaqs_lan"))
+    assert revision(contract) > after_save
+
+
+def test_a_save_from_a_stale_copy_does_not_move_it_back(contract):
+    stale = Contract.objects.get(pk=contract.pk)
+    make_account(contract, "rev-user-01")  # raises the stored revision; `stale` still has the old one
+    raised = revision(contract)
+    assert raised > stale.revision
+    stale.fax = "03-3333-4444"
+    stale.save()
+    assert revision(contract) > raised
+
+
+def test_account_ids_insert_update_retire(contract):
+    start = revision(contract)
+    account = make_account(contract, "rev-user-02")
+    after_insert = revision(contract)
+    assert after_insert > start
+    account.permission = Permission.ADMIN
+    account.save()
+    after_update = revision(contract)
+    assert after_update > after_insert
+    account.retired_at = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
+    account.save()
+    assert revision(contract) > after_update
+
+
+def test_rows_hanging_off_an_account_id(contract):
+    account = make_account(contract, "rev-user-03")
+    steps = [
+        lambda: make_mail_address(account, MailKind.ISP, "rev-user-03@example.jp"),
+        lambda: MailAddress.objects.filter(account=account).update(address="rev-user-03b@example.jp"),
+        lambda: MailAddress.objects.filter(account=account).delete(),
+        lambda: make_web_space(account),
+        lambda: WebSpace.objects.filter(account=account).delete(),
+        lambda: make_online_storage(account),
+        lambda: OnlineStorage.objects.filter(account=account).delete(),
+    ]
+    for step in steps:
+        before = revision(contract)
+        step()
+        assert revision(contract) > before
+
+
+def test_subscriptions_and_only_the_owning_contract(contract):
+    other = make_contract("71000000000002", "spaaqs_multi")
+    other_start = revision(other)
+    before = revision(contract)
+    sub = make_subscription(contract, "remote_support", datetime.date(2026, 11, 2))
+    assert revision(contract) > before
+    before = revision(contract)
+    sub.cancelled_on = datetime.date(2026, 11, 20)
+    sub.save()
+    assert revision(contract) > before
+    assert revision(other) == other_start
+
+
+def test_moving_a_row_to_another_contract_raises_both(contract):
+    other = make_contract("71000000000003", "spaaqs_multi")
+    account = make_account(contract, "rev-user-04")
+    a, b = revision(contract), revision(other)
+    account.contract = other
+    account.save()
+    assert revision(contract) > a
+    assert revision(other) > b
+
+
+def test_a_rolled_back_change_leaves_it(contract):
+    from django.db import transaction
+
+    before = revision(contract)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_account(contract, "rev-user-05")
+        raise RuntimeError("abort")
+    assert revision(contract) == before

@@ -1,0 +1,86 @@
+"""Configuration from the environment, production mode, security headers (SPEC §13, §14)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+
+import pytest
+import time_machine
+from django.test import Client
+
+from mypage.core import clock
+from tests.support.logins import HOLDER_9000, logged_in_client
+from tests.support.subprocess import manage as run_manage
+
+# What the test run's environment sets and a production check must not inherit.
+TEST_ONLY = {"DATABASE_URL", "DEBUG", "SECRET_KEY", "MYPAGE_ENV"}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_manage(*args, env=env, unset=TEST_ONLY)
+
+
+def test_production_mode_needs_a_secret_key(tmp_path):
+    result = manage("check", MYPAGE_ENV="production", MYPAGE_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_mode_refuses_debug(tmp_path):
+    result = manage(
+        "check", MYPAGE_ENV="production", SECRET_KEY="k" * 60, DEBUG="1", MYPAGE_VAR_DIR=str(tmp_path)
+    )
+    assert result.returncode != 0 and "DEBUG must be off" in result.stderr
+
+
+def test_check_deploy_is_clean_in_production_mode(tmp_path):
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        MYPAGE_ENV="production", SECRET_KEY="a-long-random-production-key-" + "z7" * 30,
+        ALLOWED_HOSTS="mypage.spaaqs.ne.jp,mypage.ucom.ne.jp", MYPAGE_VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_database_url_and_brand_hosts_come_from_the_environment(tmp_path):
+    code = (
+        "from django.conf import settings as s; db = s.DATABASES['default'];"
+        "print(db['ENGINE'], db['NAME'], s.BRAND_HOSTS, s.DEFAULT_BRAND)"
+    )
+    result = manage(
+        "shell", "--no-imports", "-c", code, DATABASE_URL="postgres://u:p@db.internal:5432/mypage_prod",
+        BRAND_HOSTS="portal.example.jp=ucom", DEFAULT_BRAND="ucom", MYPAGE_VAR_DIR=str(tmp_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:2] == ["django.db.backends.postgresql", "mypage_prod"]
+    assert "{'portal.example.jp': 'ucom'} ucom" in result.stdout
+
+
+@pytest.mark.django_db
+def test_security_headers_on_every_page(demo):
+    for response in [Client().get("/login/"), logged_in_client(HOLDER_9000).get("/overview/")]:
+        csp = response.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "no-store" in response.headers["Cache-Control"]
+    assert "HttpOnly" in str(logged_in_client(HOLDER_9000).cookies["sessionid"])
+
+
+@pytest.mark.django_db
+def test_login_without_csrf_token_is_refused_with_a_page_that_says_what_to_do(demo):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/login/", {"form": "customer", "c-customer_number": "90000000000000", "c-password": "demo-pass-9000"}
+    )
+    assert response.status_code == 403
+    assert "もう一度最初から操作してください" in response.content.decode()
+
+
+def test_the_clock_is_tokyo_and_tests_can_move_it():
+    with time_machine.travel(dt.datetime(2026, 12, 31, 15, 30, tzinfo=dt.UTC), tick=False):
+        assert clock.now().utcoffset() == dt.timedelta(hours=9)
+        assert clock.today() == dt.date(2027, 1, 1)  # already the new year in Tokyo
