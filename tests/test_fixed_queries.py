@@ -1,0 +1,163 @@
+"""Fixed queries (mypage.core.sql): compiled once per process, prepared once per connection on
+PostgreSQL — and never a cache of data: every call reads the database as it is now. The overview's
+rows (mail.selectors.account_services) give what the ORM's account_ids_with_services gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from mypage.accounts.models import AccountId, Permission
+from mypage.contracts.models import Contract
+from mypage.core.sql import fixed_query, fixed_rows, prepares
+from mypage.mail import selectors as mail_selectors
+from mypage.mail.models import MailAddress, MailKind, OnlineStorage, WebSpace
+from mypage.principals.backends import principal_load
+from mypage.principals.models import Principal
+from mypage.subscriptions.selectors import account_overview, contract_overview
+
+from .conftest import make_account, make_contract
+from .test_overview import subscribe
+
+pytestmark = pytest.mark.django_db
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements: PostgreSQL"
+)
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@postgres_only
+def test_the_principal_query_is_prepared_and_reads_every_change():
+    contract = make_contract("73000000000001", "spaaqs_multi")
+    assert prepares(connection)
+    for _ in range(2):
+        assert principal_load(contract.principal_id).contract.family_name == "試験"
+    table = Principal._meta.db_table
+    assert any(f'FROM "{table}" p' in s for s in prepared_statements())
+    Contract.objects.filter(pk=contract.pk).update(family_name="変更後")
+    make_account(contract, "fixed-new-01")
+    loaded = principal_load(contract.principal_id)
+    assert loaded.contract.family_name == "変更後"  # the statement is prepared, the data is not
+    assert loaded.contract_has_account is True
+
+
+@postgres_only
+def test_a_prepared_query_is_counted_like_any_other():
+    contract = make_contract("73000000000002", "spaaqs_multi")
+    principal_load(contract.principal_id)
+    with CaptureQueriesContext(connection) as queries:
+        principal_load(contract.principal_id)
+    assert len(queries) == 1
+
+
+def _probe(contract_id: int):
+    return Contract.objects.filter(pk=contract_id).values_list("customer_number", "family_name_kana")
+
+
+@postgres_only
+def test_without_prepared_statements_the_same_sql_runs_unprepared(monkeypatch):
+    contract = make_contract("73000000000003", "spaaqs_multi")
+    sql = fixed_query(_probe, 0)
+    monkeypatch.delitem(connection.settings_dict["OPTIONS"], "prepare_threshold")
+    assert not prepares(connection)
+    for _ in range(6):  # more than psycopg's threshold: Django's cursor never prepares
+        assert fixed_rows(sql, [contract.pk]) == [("73000000000003", "シケン")]
+    as_sent = sql.replace("%s", "$1")  # how PostgreSQL shows it
+    assert as_sent not in prepared_statements()
+    monkeypatch.undo()
+    assert fixed_rows(sql, [contract.pk]) == [("73000000000003", "シケン")]
+    assert as_sent in prepared_statements()
+
+
+def _by_contract(contract_id: int):
+    return AccountId.live.filter(contract_id=contract_id).values_list("account_id")
+
+
+def _wrong(contract_id: int):
+    return AccountId.live.filter(contract_id=contract_id, permission="admin").values_list("account_id")
+
+
+def test_a_fixed_query_takes_its_parameters_as_compiled():
+    a = make_contract("73000000000004", "spaaqs_multi")
+    b = make_contract("73000000000005", "spaaqs_multi")
+    make_account(a, "fixed-a-01")
+    make_account(b, "fixed-b-01")
+    sql = fixed_query(_by_contract, 0)
+    assert fixed_query(_by_contract, 0) is sql  # compiled once
+    assert fixed_rows(sql, [a.pk]) == [("fixed-a-01",)]
+    assert fixed_rows(sql, [b.pk]) == [("fixed-b-01",)]
+    with pytest.raises(ValueError, match="parameters"):
+        fixed_query(_wrong, 0)  # it has a second parameter the caller would not pass
+
+
+def orm_view(account: AccountId) -> tuple:
+    return (
+        account.pk,
+        account.account_id,
+        account.full_name,
+        account.get_permission_display(),
+        account.mail_address.address if mail_selectors.has_mail_address(account) else None,
+        mail_selectors.uses_isp_mail(account),
+        mail_selectors.has_web_space(account),
+        mail_selectors.has_online_storage(account),
+    )
+
+
+def row_view(row: mail_selectors.AccountServices) -> tuple:
+    a = row.account
+    return (
+        a.pk,
+        a.account_id,
+        a.full_name,
+        a.get_permission_display(),
+        row.mail_address,
+        row.uses_isp_mail,
+        row.has_web_space,
+        row.has_online_storage,
+    )
+
+
+def test_account_rows_are_what_the_orm_reads():
+    contract = make_contract("73000000000006", "spaaqs_multi")
+    other = make_contract("73000000000007", "spaaqs_multi")
+    a1 = make_account(contract, "rows-a-01", Permission.ADMIN)
+    a2 = make_account(contract, "rows-a-02")
+    a3 = make_account(contract, "rows-a-03")
+    retired = make_account(contract, "rows-a-04")
+    make_account(other, "rows-b-01")
+    MailAddress.objects.create(account=a1, kind=MailKind.ISP, address="rows-a-01@s2.spaaqs.ne.jp")
+    MailAddress.objects.create(account=a2, kind=MailKind.EXTERNAL, address="family@example.com")
+    WebSpace.objects.create(account=a2)
+    OnlineStorage.objects.create(account=a3)
+    AccountId.objects.filter(pk=a2.pk).update(issued_on=dt.date(2020, 1, 1))  # ordered first
+    AccountId.objects.filter(pk=retired.pk).update(retired_at="2026-11-01T00:00:00+09:00")
+
+    expected = [orm_view(a) for a in mail_selectors.account_ids_with_services(contract)]
+    assert [row_view(r) for r in mail_selectors.account_services(contract)] == expected
+    assert [r[1] for r in expected] == ["rows-a-02", "rows-a-01", "rows-a-03"]
+    assert [row_view(r) for r in mail_selectors.account_services(contract, only=a3)] == [orm_view(a3)]
+    assert mail_selectors.account_services(contract, only=retired) == []
+
+
+def test_the_overview_reads_every_change_at_once():
+    contract = make_contract("73000000000008", "spaaqs_multi")
+    account = make_account(contract, "rows-c-01")
+    before = contract_overview(contract)
+    assert before.mail.used == 0 and before.accounts[0].mail_address is None
+    MailAddress.objects.create(account=account, kind=MailKind.ISP, address="rows-c-01@s2.spaaqs.ne.jp")
+    subscribe(contract, "security_360", account=account)
+    after = contract_overview(contract)
+    assert after.mail.used == 1 and after.accounts[0].mail_address == "rows-c-01@s2.spaaqs.ne.jp"
+    assert {s.item.code: s.held for s in after.accounts[0].security}["security_360"] == 1
+    row = account_overview(account)
+    assert row.mail_address == "rows-c-01@s2.spaaqs.ne.jp" and row.uses_isp_mail
+    assert {s.item.code: s.held for s in row.security}["security_360"] == 1
