@@ -161,3 +161,52 @@ def test_the_overview_reads_every_change_at_once():
     row = account_overview(account)
     assert row.mail_address == "rows-c-01@s2.spaaqs.ne.jp" and row.uses_isp_mail
     assert {s.item.code: s.held for s in row.security}["security_360"] == 1
+
+
+def test_security_holdings_are_what_security_states_say():
+    """セキュリティオプション管理 reads its products in one query: the same subscription, licence and
+    fee as the purchase page's ``security_states`` for each product."""
+    from django.utils import timezone
+
+    from mypage.subscriptions.models import SecurityLicence
+    from mypage.subscriptions.selectors import security_holdings, security_states
+
+    contract = make_contract("73000000000009", "spaaqs_multi")
+    account = make_account(contract, "rows-d-01")
+    other = make_account(contract, "rows-d-02")
+    MailAddress.objects.create(account=account, kind=MailKind.ISP, address="rows-d-01@s2.spaaqs.ne.jp")
+
+    def licensed(sub, pin):
+        SecurityLicence.objects.create(subscription=sub, pin=pin, issued_at=timezone.now())
+        return sub
+
+    licensed(subscribe(contract, "security_360", account=account, applied=dt.date(2026, 9, 1)), "AAAA-0001")
+    subscribe(
+        contract,
+        "security_basic",
+        account=account,
+        applied=dt.date(2026, 8, 1),
+        cancelled=dt.date(2026, 9, 30),
+    )
+    subscribe(contract, "security_online", account=account, applied=dt.date(2026, 7, 1))
+    licensed(
+        subscribe(contract, "security_online", account=account, applied=dt.date(2026, 10, 1)), "AAAA-0002"
+    )
+    licensed(subscribe(contract, "kids_filter", account=other, applied=dt.date(2026, 10, 1)), "AAAA-0003")
+
+    def view(states):
+        return [
+            (
+                s.item.code,
+                s.held,
+                s.subscription.pk if s.subscription else None,
+                s.licence.pin if s.licence else None,
+                s.monthly_fee if s.held else None,
+            )
+            for s in states
+        ]
+
+    for who in (account, other):
+        assert view(security_holdings(who)) == view(security_states(who))
+    held = {code: pin for code, is_held, _sub, pin, _fee in view(security_holdings(account)) if is_held}
+    assert held == {"security_360": "AAAA-0001", "security_online": "AAAA-0002"}

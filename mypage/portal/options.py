@@ -311,7 +311,8 @@ def security_manage(request: HttpRequest, viewer: Viewer, account: AccountId) ->
     from .views import page
 
     offered = SECURITY.offered(viewer)
-    states = [s for s in selectors.security_states(account) if s.item.code in offered]
+    # What the page shows of each product (one query); the purchase page's rules are not needed here.
+    states = [s for s in selectors.security_holdings(account) if s.item.code in offered]
     wanted = request.GET.get("activation")
     activation = None
     missing = False

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
@@ -272,6 +272,57 @@ def security_states(account: AccountId) -> list[ProductState]:
         for item in catalogue().values()
         if item.category == ProductCategory.SECURITY and item.offered_to(contract.plan)
     ]
+
+
+@dataclass(frozen=True)
+class SecurityHolding:
+    """One security product on セキュリティオプション管理: 購入済 (the live subscription, its licence
+    and fee) or 未購入. What ``ProductState`` says of it, without what only the purchase and
+    cancel pages need (the rules that may refuse either, the fees of a purchase made now)."""
+
+    item: CatalogueItem
+    held: bool
+    subscription: Subscription | None  # the live one (the latest, where several may be held)
+    licence: SecurityLicence | None  # the live subscription's licence
+    monthly_fee: int  # 月額利用料 (税別)
+
+
+def security_holdings(account: AccountId) -> list[SecurityHolding]:
+    """``security_states`` as セキュリティオプション管理 shows it (one query): the security products
+    offered to the account ID's plan, in catalogue order, each with its live subscription and
+    licence (the latest, as ``product_state`` picks it) or none."""
+    contract = account.contract
+    items = [
+        item
+        for item in catalogue().values()
+        if item.category == ProductCategory.SECURITY and item.offered_to(contract.plan)
+    ]
+    live = (
+        Subscription.objects.filter(
+            Q(account=account) | Q(account__isnull=True),
+            contract=contract,
+            product_id__in=[item.pk for item in items],
+            cancelled_on__isnull=True,
+        )
+        .select_related("product", "licence")
+        .order_by("-applied_on", "-id")
+    )
+    latest: dict[tuple[int, bool], Subscription] = {}
+    for found in live:
+        latest.setdefault((found.product_id, found.account_id is None), found)
+    holdings = []
+    for item in items:
+        sub = latest.get((item.pk, item.scope != ProductScope.ACCOUNT_ID))
+        holdings.append(
+            SecurityHolding(
+                item=item,
+                held=sub is not None,
+                subscription=sub,
+                licence=getattr(sub, "licence", None) if sub is not None else None,
+                monthly_fee=sub.product.monthly_fee if sub is not None else item.monthly_fee,
+            )
+        )
+    return holdings
 
 
 def reapplication_fee_charged(subscription: Subscription) -> int:
