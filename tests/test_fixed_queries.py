@@ -66,15 +66,15 @@ def _probe(contract_id: int):
 @postgres_only
 def test_without_prepared_statements_the_same_sql_runs_unprepared(monkeypatch):
     contract = make_contract("73000000000003", "spaaqs_multi")
-    sql = fixed_query(_probe, 0)
+    query = fixed_query(_probe, 0)
     monkeypatch.delitem(connection.settings_dict["OPTIONS"], "prepare_threshold")
     assert not prepares(connection)
     for _ in range(6):  # more than psycopg's threshold: Django's cursor never prepares
-        assert fixed_rows(sql, [contract.pk]) == [("73000000000003", "シケン")]
-    as_sent = sql.replace("%s", "$1")  # how PostgreSQL shows it
+        assert fixed_rows(query, [contract.pk]) == [("73000000000003", "シケン")]
+    as_sent = query.sql.replace("%s", "$1")  # how PostgreSQL shows it
     assert as_sent not in prepared_statements()
     monkeypatch.undo()
-    assert fixed_rows(sql, [contract.pk]) == [("73000000000003", "シケン")]
+    assert fixed_rows(query, [contract.pk]) == [("73000000000003", "シケン")]
     assert as_sent in prepared_statements()
 
 
@@ -91,10 +91,10 @@ def test_a_fixed_query_takes_its_parameters_as_compiled():
     b = make_contract("73000000000005", "spaaqs_multi")
     make_account(a, "fixed-a-01")
     make_account(b, "fixed-b-01")
-    sql = fixed_query(_by_contract, 0)
-    assert fixed_query(_by_contract, 0) is sql  # compiled once
-    assert fixed_rows(sql, [a.pk]) == [("fixed-a-01",)]
-    assert fixed_rows(sql, [b.pk]) == [("fixed-b-01",)]
+    query = fixed_query(_by_contract, 0)
+    assert fixed_query(_by_contract, 0) is query  # compiled once
+    assert fixed_rows(query, [a.pk]) == [("fixed-a-01",)]
+    assert fixed_rows(query, [b.pk]) == [("fixed-b-01",)]
     with pytest.raises(ValueError, match="parameters"):
         fixed_query(_wrong, 0)  # it has a second parameter the caller would not pass
 
@@ -210,3 +210,45 @@ def test_security_holdings_are_what_security_states_say():
         assert view(security_holdings(who)) == view(security_states(who))
     held = {code: pin for code, is_held, _sub, pin, _fee in view(security_holdings(account)) if is_held}
     assert held == {"security_360": "AAAA-0001", "security_online": "AAAA-0002"}
+
+
+def test_an_issued_statement_reads_as_the_orm_reads_it(demo):
+    """The statement page reads an issued statement and its lines in one query: the same head,
+    the same lines in order, and a statement without lines (0円) has none."""
+    import time_machine
+
+    from mypage.billing.models import Statement
+    from mypage.billing.selectors import statement_issued, statement_view
+
+    from .test_billing_pages import NOW, OPEN, on, seed_history
+    from .test_billing_pages import subscribe as subscribe_on
+
+    with time_machine.travel(NOW, tick=False):
+        # Bought and cancelled before the closed months: a statement of 0円, without lines.
+        subscribe_on("80000000000000", "remote_support", on(OPEN + -5, 10), on(OPEN + -4, 15))
+        closed = seed_history(OPEN)
+        statements = list(Statement.objects.select_related("contract"))
+        assert {s.contract.customer_number for s in statements} >= {"90000000000000", "80000000000000"}
+        for statement in statements:
+            month = statement.billing_month
+            assert month in closed
+            issued, lines = statement_issued(contract=statement.contract, month=month)
+            view = statement_view(contract=statement.contract, month=month)
+            assert view.status == "issued"
+            assert (view.customer_number, view.subtotal, view.tax, view.total, view.tax_percent) == (
+                issued.customer_number,
+                issued.subtotal,
+                issued.tax,
+                issued.total,
+                issued.tax_percent,
+            )
+            assert view.issued_at == issued.issued_at and view.issued_at.tzinfo is not None
+            assert [(x.product_code, x.product_name, x.account_id, x.amount, x.kind) for x in view.lines] == [
+                (x.product_code, x.product_name, x.account_id, x.amount, x.kind) for x in lines
+            ]
+        empty = [s for s in statements if s.contract.customer_number == "80000000000000"]
+        assert empty and all(
+            statement_view(contract=s.contract, month=s.billing_month).lines == () for s in empty
+        )
+        lined = [s for s in statements if s.contract.customer_number == "90000000000000"]
+        assert all(len(statement_view(contract=s.contract, month=s.billing_month).lines) >= 2 for s in lined)

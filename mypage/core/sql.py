@@ -7,11 +7,12 @@ and planning it — with the client-side parameter binding Django uses by defaul
 arrives as new text, and planning the principal's four-table join takes longer than running it
 (docs/performance.md).
 
-``fixed_query(build, *sentinels)`` compiles a queryset once per database vendor and returns its
-SQL; ``fixed_rows(sql, params)`` runs it. On PostgreSQL it goes through a cursor with server-side
-parameter binding that asks for a prepared statement (``prepare=True``): the first execution on a
-connection prepares it, the following ones skip parsing and planning. Only queries run through
-here are prepared; the ORM keeps Django's client-side binding, which never prepares.
+``fixed_query(build, *sentinels)`` compiles a queryset once per database vendor (its SQL and the
+converters of its columns); ``fixed_rows(query, params)`` runs it. On PostgreSQL it goes through
+a cursor with server-side parameter binding that asks for a prepared statement (``prepare=True``):
+the first execution on a connection prepares it, the following ones skip parsing and planning.
+Only queries run through here are prepared; the ORM keeps Django's client-side binding, which
+never prepares.
 
 Prepared statements live in the database session. Behind a connection pooler in transaction mode
 that does not track them (PgBouncer before 1.21, or without ``max_prepared_statements``) they must
@@ -25,12 +26,13 @@ The queries go through Django's cursor wrapper, so they are counted, logged and 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
-from django.db.models import QuerySet
+from django.db.models import Field, Model, QuerySet
 
 
 def _preparing_cursor_class() -> type:
@@ -77,30 +79,74 @@ def fixed_cursor(using: str = DEFAULT_DB_ALIAS) -> CursorWrapper:
         return wrapped
 
 
-_compiled: dict[tuple[str, str, Callable[..., Any]], str] = {}
+@dataclass(frozen=True)
+class FixedQuery:
+    """A queryset compiled once: its SQL, and the converters the ORM would apply to its columns
+    (dates and times on SQLite, for instance), which ``fixed_rows`` applies the same way."""
+
+    sql: str
+    converters: tuple[
+        tuple[int, tuple[Callable[..., Any], ...], Any], ...
+    ]  # (column, converters, expression)
 
 
-def fixed_query(build: Callable[..., QuerySet[Any]], *sentinels: Any, using: str = DEFAULT_DB_ALIAS) -> str:
-    """The SQL of ``build(*sentinels)``, compiled once per process and database vendor.
+_compiled: dict[tuple[str, str, Callable[..., Any]], FixedQuery] = {}
+
+
+def fixed_query(
+    build: Callable[..., QuerySet[Any]], *sentinels: Any, using: str = DEFAULT_DB_ALIAS
+) -> FixedQuery:
+    """``build(*sentinels)`` compiled once per process and database vendor.
 
     ``build`` takes the query's parameters and returns a queryset whose compiled parameters are
-    exactly those, in that order (checked): the SQL is then valid for any values of them.
+    exactly those, in that order: checked against the sentinels (compared as text, the form in
+    which the backend may pass a date), so that the SQL is valid for any values of them. Values
+    that are not plain numbers or text are passed to ``fixed_rows`` as the database takes them
+    (``db_value``).
     """
     connection = connections[using]
     key = (using, connection.vendor, build)
-    sql = _compiled.get(key)
-    if sql is None:
-        compiled, params = build(*sentinels).query.sql_with_params()
-        if tuple(params) != sentinels:
+    found = _compiled.get(key)
+    if found is None:
+        compiler = build(*sentinels).query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        if len(params) != len(sentinels) or any(
+            p != s and str(p) != str(s) for p, s in zip(params, sentinels, strict=True)
+        ):
             raise ValueError(f"{build.__qualname__}: parameters {params!r}, not {sentinels!r}")
-        sql = _compiled[key] = compiled
-    return sql
+        columns = [col for col, _sql, _alias in compiler.select[: compiler.col_count]]
+        converters = tuple(
+            (i, tuple(convs), expression)
+            for i, (convs, expression) in compiler.get_converters(columns).items()
+        )
+        found = _compiled[key] = FixedQuery(sql, converters)
+    return found
+
+
+def db_value(model: type[Model], field: str, value: Any, using: str = DEFAULT_DB_ALIAS) -> Any:
+    """``value`` of ``model.field`` as the database takes it (a parameter of a fixed query)."""
+    found = model._meta.get_field(field)
+    assert isinstance(found, Field), f"{model.__name__}.{field} is not a concrete field"
+    return found.get_db_prep_value(value, connections[using], prepared=False)
 
 
 def fixed_rows(
-    sql: str, params: list[Any] | tuple[Any, ...], using: str = DEFAULT_DB_ALIAS
+    query: FixedQuery, params: list[Any] | tuple[Any, ...], using: str = DEFAULT_DB_ALIAS
 ) -> list[tuple[Any, ...]]:
-    """Every row of a fixed query (``fixed_query``'s SQL, or SQL written out from models' metadata)."""
+    """Every row of a fixed query, its columns converted as the ORM converts them."""
+    connection = connections[using]
     with fixed_cursor(using) as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
+        cursor.execute(query.sql, params)
+        rows = cursor.fetchall()
+    if not query.converters:
+        return list(rows)
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i, convs, expression in query.converters:
+            value = values[i]
+            for convert in convs:
+                value = convert(value, expression, connection)
+            values[i] = value
+        converted.append(tuple(values))
+    return converted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -13,6 +14,7 @@ from mypage.accounts.models import AccountId
 from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.catalogue import CatalogueItem, catalogue, item_by_pk
+from mypage.core.catalogue import plan as cached_plan
 from mypage.core.models import ProductCategory, ProductScope
 from mypage.core.sql import fixed_query, fixed_rows
 from mypage.mail import selectors as mail_selectors
@@ -275,6 +277,22 @@ def security_states(account: AccountId) -> list[ProductState]:
 
 
 @dataclass(frozen=True)
+class HeldSubscription:
+    """What セキュリティオプション管理 shows of a live subscription."""
+
+    pk: int
+    applied_on: dt.date  # お申し込み日
+
+
+@dataclass(frozen=True)
+class LicenceView:
+    """What セキュリティオプション管理 shows of a subscription's licence (アクティブ化情報)."""
+
+    pin: str
+    issued_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class SecurityHolding:
     """One security product on セキュリティオプション管理: 購入済 (the live subscription, its licence
     and fee) or 未購入. What ``ProductState`` says of it, without what only the purchase and
@@ -282,44 +300,57 @@ class SecurityHolding:
 
     item: CatalogueItem
     held: bool
-    subscription: Subscription | None  # the live one (the latest, where several may be held)
-    licence: SecurityLicence | None  # the live subscription's licence
+    subscription: HeldSubscription | None  # the live one (the latest, where several may be held)
+    licence: LicenceView | None  # the live subscription's licence
     monthly_fee: int  # 月額利用料 (税別)
 
 
+def _security_query(contract_id: int, category: str, account_id: int) -> QuerySet[Subscription, Any]:
+    return (
+        Subscription.objects.filter(
+            contract_id=contract_id, cancelled_on__isnull=True, product__category=category
+        )
+        .filter(Q(account_id=account_id) | Q(account__isnull=True))
+        .order_by("-applied_on", "-id")
+        .values_list(
+            "pk",
+            "product_id",
+            "account_id",
+            "applied_on",
+            "product__monthly_fee",
+            "licence__pin",
+            "licence__issued_at",
+        )
+    )
+
+
 def security_holdings(account: AccountId) -> list[SecurityHolding]:
-    """``security_states`` as セキュリティオプション管理 shows it (one query): the security products
-    offered to the account ID's plan, in catalogue order, each with its live subscription and
-    licence (the latest, as ``product_state`` picks it) or none."""
-    contract = account.contract
+    """``security_states`` as セキュリティオプション管理 shows it (one query, compiled once and
+    prepared): the security products offered to the account ID's plan, in catalogue order, each
+    with its live subscription and licence (the latest, as ``product_state`` picks it) or none."""
+    plan = cached_plan(account.contract.plan_id)  # the catalogue's, with its brand: no query
     items = [
         item
         for item in catalogue().values()
-        if item.category == ProductCategory.SECURITY and item.offered_to(contract.plan)
+        if item.category == ProductCategory.SECURITY and item.offered_to(plan)
     ]
-    live = (
-        Subscription.objects.filter(
-            Q(account=account) | Q(account__isnull=True),
-            contract=contract,
-            product_id__in=[item.pk for item in items],
-            cancelled_on__isnull=True,
-        )
-        .select_related("product", "licence")
-        .order_by("-applied_on", "-id")
-    )
-    latest: dict[tuple[int, bool], Subscription] = {}
-    for found in live:
-        latest.setdefault((found.product_id, found.account_id is None), found)
+    query = fixed_query(_security_query, 0, ProductCategory.SECURITY.value, -1)
+    latest: dict[tuple[int, bool], tuple[HeldSubscription, LicenceView | None, int]] = {}
+    for pk, product_id, account_id, applied_on, fee, pin, issued_at in fixed_rows(
+        query, [account.contract_id, ProductCategory.SECURITY.value, account.pk]
+    ):
+        licence = LicenceView(pin, issued_at) if pin is not None else None
+        latest.setdefault((product_id, account_id is None), (HeldSubscription(pk, applied_on), licence, fee))
     holdings = []
     for item in items:
-        sub = latest.get((item.pk, item.scope != ProductScope.ACCOUNT_ID))
+        found = latest.get((item.pk, item.scope != ProductScope.ACCOUNT_ID))
         holdings.append(
             SecurityHolding(
                 item=item,
-                held=sub is not None,
-                subscription=sub,
-                licence=getattr(sub, "licence", None) if sub is not None else None,
-                monthly_fee=sub.product.monthly_fee if sub is not None else item.monthly_fee,
+                held=found is not None,
+                subscription=found[0] if found else None,
+                licence=found[1] if found else None,
+                monthly_fee=found[2] if found else item.monthly_fee,
             )
         )
     return holdings
