@@ -475,14 +475,15 @@ def _rebind(original: Any, timed: Any) -> int:
 
 
 def _instrument(parts: Parts, handler: Any) -> None:
-    """Wrap the parts of a request: every middleware (its own code), the view, the session, the
-    principal, the selectors, the services they call, the menu, the template, the page cache."""
+    """Wrap the parts of a request: every middleware (its own code), the view, the database
+    health check, the session, the principal, the selectors, the services they call, the menu,
+    the template, the page cache."""
     import importlib
     import inspect
 
     from django.conf import settings
     from django.core.cache.backends.redis import RedisCacheClient
-    from django.db import connection
+    from django.db import DEFAULT_DB_ALIAS, connection, connections
     from django.template.backends import django as django_backend
     from django.template.backends import jinja2 as jinja2_backend
 
@@ -525,7 +526,7 @@ def _instrument(parts: Parts, handler: Any) -> None:
         "mypage.accounts.services",
     ):
         patch_functions(module_name, "services")
-    patch_functions("mypage.portal.navigation", "menu", only=("menu_for",))
+    patch_functions("mypage.portal.navigation", "menu", only=("menu_for", "side_menu"))
     patch_functions("mypage.portal.pagecache", "page cache", only=("cached_page",))
     import django.contrib.auth
 
@@ -552,6 +553,10 @@ def _instrument(parts: Parts, handler: Any) -> None:
             parts.leave()
 
     connection.execute_wrappers.append(sql)
+    # CONN_HEALTH_CHECKS: a "SELECT 1" before the first query of every request (below the cursor
+    # wrapper, so not among the SQL): its own part, not the first query's.
+    db = type(connections[DEFAULT_DB_ALIAS])
+    db.close_if_health_check_failed = parts.wrap("db check", db.close_if_health_check_failed)  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -581,7 +586,17 @@ def _profiled() -> list[Profiled]:
     ]
 
 
-SUMMARY_PARTS = ("session", "principal", "selector", "services", "menu", "render", "page cache", "view")
+SUMMARY_PARTS = (
+    "db check",
+    "session",
+    "principal",
+    "selector",
+    "services",
+    "menu",
+    "render",
+    "page cache",
+    "view",
+)
 
 
 def profile(runs: int = 500) -> None:

@@ -99,3 +99,66 @@ def test_the_menu_follows_a_change_of_the_catalogue(demo):
     menu = shown(menu_for(holder, "/overview/"))
     assert "UCOM光 あんしん機器保証" not in str(menu)
     assert menu == uncached(holder, "/overview/")
+
+
+def render_uncached(viewer: Viewer, path: str) -> str:
+    """The menu's HTML as the layout rendered it on every request before it was kept."""
+    from django.template.loader import get_template
+
+    from mypage.portal.navigation import _menu
+
+    menu = _menu.__wrapped__(*navigation_key(viewer, path))  # computed afresh, not from the cache
+    return get_template("portal/_side_menu.html").render({"menu": menu})
+
+
+def navigation_key(viewer: Viewer, path: str):
+    from mypage.portal.navigation import _key
+
+    return _key(viewer, path)
+
+
+@pytest.fixture
+def fresh_templates():
+    """No compiled copy of the templates, nor menu HTML, from before the test's fake catalogue."""
+    from django.template import engines
+
+    from mypage.portal.navigation import _side_menu
+
+    def clear() -> None:
+        engines["jinja2"].env.mypage_overlays.clear()
+        _side_menu.cache_clear()
+
+    clear()
+    yield
+    clear()
+
+
+def test_the_kept_html_is_the_menu_rendered_afresh_in_each_language(demo, monkeypatch, fresh_templates):
+    from django.utils import translation
+    from django.utils.translation import trans_real
+
+    from mypage.portal.navigation import side_menu
+
+    english = trans_real.translation("en")
+    real = english.gettext
+    fake = {"メニュー": "Menu", "ご契約情報一覧": "Contract overview"}
+    monkeypatch.setattr(english, "gettext", lambda message: fake.get(message) or real(message))
+    for viewer in viewers():
+        for path in ("/overview/", "/user/", "/info/notices/", "/no/such/page/"):
+            for language in ("ja", "en", "ja"):
+                with translation.override(language):
+                    kept = side_menu(viewer, path)
+                    assert kept == render_uncached(viewer, path), (viewer.role, path, language)
+                    assert ("Menu" in kept) is (language == "en")
+                    assert shown(menu_for(viewer, path)) == uncached(viewer, path)
+
+
+def test_two_user_ids_get_their_own_menu_html(demo):
+    from mypage.portal.navigation import side_menu
+
+    contract = Contract.objects.get(customer_number="90000000000000")
+    other = make_account(contract, "menu-user-03", Permission.USER)
+    mine = side_menu(viewer_of(AccountId.objects.get(account_id="arteri-an-003").principal_id), "/user/")
+    theirs = side_menu(viewer_of(other.principal_id), "/user/")
+    assert "/account-ids/arteri-an-003/" in mine and "menu-user-03" not in mine
+    assert "/account-ids/menu-user-03/" in theirs and "arteri-an-003" not in theirs

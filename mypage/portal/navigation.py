@@ -5,7 +5,8 @@ The menu depends on the viewer's role, the contract's plan (what it offers, from
 for a user-permission ID its own account ID, and the page it is on — not on anything else of the
 contract. ``menu_for`` therefore keeps each menu per process, under those and the catalogue's
 load (``catalogue.version()``), so that a catalogue change reaches it as it reaches the pages;
-labels stay lazy and are translated when the page is rendered.
+its labels stay lazy. ``side_menu`` keeps the menu's HTML (``portal/_side_menu.html``) the same
+way, per language as well: the layout puts it in every logged-in page as it is.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from functools import lru_cache
 from typing import Any
 
 from django.core.signals import setting_changed
+from django.template.loader import get_template
 from django.urls import get_script_prefix, reverse
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from markupsafe import Markup
 
 from mypage.accounts.permissions import Feature, Role, decide
 from mypage.accounts.selectors import Viewer
@@ -143,19 +147,41 @@ def _plain_urls(
     )
 
 
-def menu_for(viewer: Viewer, current_path: str) -> Menu:
+MenuKey = tuple[str, int, Role, int, str | None, str]
+
+
+def _key(viewer: Viewer, current_path: str) -> MenuKey:
     # Only a user-permission ID's menu names its account ID (decide() gives own_account_only to
     # that role alone); for the others it is not part of the key.
     account_id = viewer.account.account_id if viewer.role is Role.USER and viewer.account else None
     key = (get_script_prefix(), catalogue.version(), viewer.role, viewer.contract.plan.pk, account_id)
     active = current_path if current_path in _plain_urls(*key) else ""
-    return _menu(*key, active)
+    return (*key, active)
+
+
+def menu_for(viewer: Viewer, current_path: str) -> Menu:
+    return _menu(*_key(viewer, current_path))
+
+
+SIDE_MENU_CACHE_SIZE = 1024  # menus' HTML kept per process (about 2.5 KB each)
+
+
+@lru_cache(maxsize=SIDE_MENU_CACHE_SIZE)
+def _side_menu(language: str | None, key: MenuKey) -> Markup:
+    with translation.override(language):
+        return Markup(get_template("portal/_side_menu.html").render({"menu": _menu(*key)}))  # noqa: S704
+
+
+def side_menu(viewer: Viewer, current_path: str) -> Markup:
+    """The side menu's HTML for this viewer and page, in the active language."""
+    return _side_menu(translation.get_language(), _key(viewer, current_path))
 
 
 def _clear(*, setting: str, **_kwargs: Any) -> None:
-    if setting in {"ROOT_URLCONF", "FORCE_SCRIPT_NAME"}:
+    if setting in {"ROOT_URLCONF", "FORCE_SCRIPT_NAME", "TEMPLATES", "LANGUAGES"}:
         _menu.cache_clear()
         _plain_urls.cache_clear()
+        _side_menu.cache_clear()
 
 
 setting_changed.connect(_clear, dispatch_uid="portal-menu-cache")

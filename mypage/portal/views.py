@@ -32,7 +32,7 @@ from .access import SESSION_STEP_UP_AT, current_viewer, needs_first_account, por
 from .client import client_ip, user_agent
 from .forms import AccountLoginForm, CustomerLoginForm, StepUpForm
 from .middleware import SESSION_EXPIRED
-from .navigation import menu_for
+from .navigation import side_menu
 from .pagecache import cached_page
 
 
@@ -45,7 +45,7 @@ def page(request: HttpRequest, viewer: Viewer, template: str, context: dict[str,
             "viewer": viewer,
             "contract": viewer.contract,
             "brand": viewer.contract.plan.brand,
-            "menu": menu_for(viewer, request.path),
+            "side_menu": side_menu(viewer, request.path),
             **context,
         },
     )
