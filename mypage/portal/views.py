@@ -24,6 +24,7 @@ from mypage.audit.models import LoginOutcome
 from mypage.audit.services import audit_record
 from mypage.core import clock
 from mypage.core.brands import brand_for_request
+from mypage.mail.selectors import account_services
 from mypage.principals.models import PrincipalKind
 from mypage.principals.services import login_invalid_record, principal_authenticate
 from mypage.subscriptions.selectors import account_overview, contract_overview
@@ -166,7 +167,7 @@ def overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
 @portal_view(Feature.ACCT)
 def account_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     """F-ACCT-LIST アカウントID管理 (manual §8–§10)."""
-    rows = contract_overview(viewer.contract).accounts
+    rows = account_services(viewer.contract)  # the account IDs only: one query
     limit = viewer.contract.plan.account_id_limit
     return page(
         request,
