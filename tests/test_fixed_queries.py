@@ -252,3 +252,15 @@ def test_an_issued_statement_reads_as_the_orm_reads_it(demo):
         )
         lined = [s for s in statements if s.contract.customer_number == "90000000000000"]
         assert all(len(statement_view(contract=s.contract, month=s.billing_month).lines) >= 2 for s in lined)
+
+
+@postgres_only
+def test_a_prepared_query_is_logged_with_its_values_as_django_logs_any_query():
+    contract = make_contract("73000000000010", "spaaqs_multi")
+    principal_load(contract.principal_id)
+    with CaptureQueriesContext(connection) as queries:
+        principal_load(contract.principal_id)
+        mail_selectors.account_services(contract)
+    principal_sql, accounts_sql = (q["sql"] for q in queries.captured_queries)
+    assert principal_sql.endswith(f'WHERE p."id" = {contract.principal_id}')
+    assert f'"contract_id" = {contract.pk}' in accounts_sql and "%s" not in accounts_sql

@@ -19,8 +19,8 @@ that does not track them (PgBouncer before 1.21, or without ``max_prepared_state
 be off: ``DATABASE_PREPARED_STATEMENTS=0`` (config/settings.py), and the same SQL then runs through
 Django's ordinary cursor.
 
-The queries go through Django's cursor wrapper, so they are counted, logged and wrapped
-(``execute_wrapper``) like any other.
+The queries go through Django's cursor wrapper, so they are counted, logged (with their values
+in, as with client-side binding) and wrapped (``execute_wrapper``) like any other.
 """
 
 from __future__ import annotations
@@ -33,6 +33,26 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Field, Model, QuerySet
+
+
+def _debug_wrapper_class() -> type:
+    from django.db.backends.postgresql import base
+
+    debug_wrapper: Any = base.CursorDebugWrapper
+
+    class FixedDebugWrapper(debug_wrapper):  # type: ignore[misc]
+        """Logs (and captures) a fixed query's SQL with its values in, as Django logs a query run
+        with client-side binding (it cannot read it back from a prepared statement)."""
+
+        def execute(self, sql: Any, params: Any = None) -> Any:
+            try:
+                shown = self.db.ops.compose_sql(sql, params)
+            except Exception:  # as Django falls back when it cannot compose a query
+                shown = f"QUERY = {sql!r} - PARAMS = {params!r}"
+            with self.debug_sql(shown, params):
+                return CursorWrapper.execute(self, sql, params)
+
+    return FixedDebugWrapper
 
 
 def _preparing_cursor_class() -> type:
@@ -51,7 +71,7 @@ def _preparing_cursor_class() -> type:
     return PreparingCursor
 
 
-_cursor_class: list[type] = []
+_cursor_class: list[type] = []  # [PreparingCursor, FixedDebugWrapper], made on first use
 
 
 def prepares(connection: BaseDatabaseWrapper) -> bool:
@@ -67,16 +87,19 @@ def fixed_cursor(using: str = DEFAULT_DB_ALIAS) -> CursorWrapper:
     if not prepares(connection):
         return connection.cursor()
     if not _cursor_class:
-        _cursor_class.append(_preparing_cursor_class())
+        _cursor_class.extend([_preparing_cursor_class(), _debug_wrapper_class()])
     # What BaseDatabaseWrapper._cursor() does, with our cursor class instead of the connection's
     # cursor factory: the health check, the connection, the database-error wrapping, and
-    # Django's wrapper (CursorDebugWrapper when queries are logged), so the query counts.
+    # Django's wrapper (a debug wrapper when queries are logged), so the query counts.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
         raw = _cursor_class[0](connection.connection)
-        wrapped: CursorWrapper = connection._prepare_cursor(raw)  # type: ignore[attr-defined]
-        return wrapped
+        connection.validate_thread_sharing()
+        if connection.queries_logged:
+            logged: CursorWrapper = _cursor_class[1](raw, connection)
+            return logged
+        return CursorWrapper(raw, connection)
 
 
 @dataclass(frozen=True)
