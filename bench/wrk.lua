@@ -1,13 +1,34 @@
--- wrk script of bench/run: one request, the same every time, from environment variables, and a
--- count of the responses that were not the expected one (wrk itself only flags 4xx/5xx, but a
--- failed login is a 200 and an expired session is a 302).
+-- wrk script of bench/run, from environment variables, with a count of the responses that were not
+-- the expected one (wrk itself only flags 4xx/5xx, but a failed login is a 200 and an expired
+-- session is a 302).
+--
+-- One request, the same every time:
 --   BENCH_METHOD (GET), BENCH_BODY (form-encoded), BENCH_COOKIE, BENCH_EXPECT (200),
 --   BENCH_EXPECT_LOCATION (the Location header a redirect must carry, optional)
+--
+-- A journey (BENCH_JOURNEY): steps separated by "|", each "METHOD PATH STATUS [LOCATION|-] [BODY]",
+-- requested in order, over and over. BENCH_COOKIE is sent with every step, and so is the session
+-- cookie (sessionid) from the last response that set one. A step with another status than its own
+-- breaks the journey off: the next request starts it again. A journey keeps its state in the
+-- thread's Lua state, so it needs one connection per thread (wrk -tN -cN; bench/run does that).
 local method = os.getenv("BENCH_METHOD") or "GET"
 local body = os.getenv("BENCH_BODY") or ""
 local cookie = os.getenv("BENCH_COOKIE") or ""
 local expect = tonumber(os.getenv("BENCH_EXPECT") or "200")
 local location = os.getenv("BENCH_EXPECT_LOCATION") or ""
+
+local steps = {}
+for spec in string.gmatch(os.getenv("BENCH_JOURNEY") or "", "[^|]+") do
+  local f = {}
+  for field in string.gmatch(spec, "%S+") do table.insert(f, field) end
+  table.insert(steps, {
+    method = f[1],
+    path = f[2],
+    expect = tonumber(f[3]),
+    location = (f[4] ~= nil and f[4] ~= "-") and f[4] or "",
+    body = f[5] or "",
+  })
+end
 
 wrk.method = method
 if body ~= "" then
@@ -28,24 +49,76 @@ function init(args)
   ok = 0
   other = 0
   statuses = {}
+  completed = 0
+  broken = 0
+  step = 1
+  session = ""
 end
 
-function response(status, headers, body)
-  if status == expect and (location == "" or headers["Location"] == location) then
+local function count(good, status, headers, want)
+  if good then
     ok = ok + 1
   else
     other = other + 1
     local key = tostring(status)
-    if status == expect then key = key .. "->" .. tostring(headers["Location"]) end
+    if status == want then key = key .. "->" .. tostring(headers["Location"]) end
     statuses[key] = (statuses[key] or 0) + 1
   end
 end
 
+if #steps > 0 then
+  function request()
+    local s = steps[step]
+    local headers = {}
+    local jar = cookie
+    if session ~= "" then
+      jar = (jar ~= "" and (jar .. "; ") or "") .. "sessionid=" .. session
+    end
+    if jar ~= "" then headers["Cookie"] = jar end
+    local payload = nil
+    if s.body ~= "" then
+      headers["Content-Type"] = "application/x-www-form-urlencoded"
+      payload = s.body
+    end
+    return wrk.format(s.method, s.path, headers, payload)
+  end
+
+  function response(status, headers, body)
+    local s = steps[step]
+    local good = status == s.expect and (s.location == "" or headers["Location"] == s.location)
+    -- wrk keeps one header of each name: a response that sets several cookies shows the last one,
+    -- which is the session's in Django's order (the CSRF cookie is set first).
+    local set = headers["Set-Cookie"] or ""
+    local sid = string.match(set, "^sessionid=([^;]*)")
+    if sid ~= nil then
+      if sid == '""' then session = "" else session = sid end
+    end
+    count(good, status, headers, s.expect)
+    if not good then
+      broken = broken + 1
+      step = 1
+      session = ""
+    elseif step == #steps then
+      completed = completed + 1
+      step = 1
+      session = ""
+    else
+      step = step + 1
+    end
+  end
+else
+  function response(status, headers, body)
+    count(status == expect and (location == "" or headers["Location"] == location), status, headers, expect)
+  end
+end
+
 function done(summary, latency, requests)
-  local total_ok, total_other, merged = 0, 0, {}
+  local total_ok, total_other, total_completed, total_broken, merged = 0, 0, 0, 0, {}
   for _, thread in ipairs(threads) do
     total_ok = total_ok + thread:get("ok")
     total_other = total_other + thread:get("other")
+    total_completed = total_completed + thread:get("completed")
+    total_broken = total_broken + thread:get("broken")
     for key, n in pairs(thread:get("statuses")) do
       merged[key] = (merged[key] or 0) + n
     end
@@ -54,6 +127,16 @@ function done(summary, latency, requests)
   for key, n in pairs(merged) do
     table.insert(parts, key .. ":" .. n)
   end
-  io.write(string.format("BENCH_STATUS expected=%d ok=%d other=%d statuses=%s\n",
-    expect, total_ok, total_other, table.concat(parts, ",")))
+  local expected = tostring(expect)
+  if #steps > 0 then
+    local codes = {}
+    for _, s in ipairs(steps) do table.insert(codes, tostring(s.expect)) end
+    expected = table.concat(codes, ",")
+  end
+  io.write(string.format("BENCH_STATUS expected=%s ok=%d other=%d statuses=%s\n",
+    expected, total_ok, total_other, table.concat(parts, ",")))
+  if #steps > 0 then
+    io.write(string.format("BENCH_JOURNEYS steps=%d completed=%d broken=%d duration_us=%d\n",
+      #steps, total_completed, total_broken, summary.duration))
+  end
 end

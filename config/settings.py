@@ -160,6 +160,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
+    # The fixed queries of every page (the principal, the overview's rows: mypage.core.sql) run as
+    # prepared statements: PostgreSQL plans each once per connection instead of on every request.
+    # Only those queries; the ORM keeps client-side binding. Turn it off behind a pooler in
+    # transaction mode that does not track prepared statements (PgBouncer < 1.21).
+    if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5  # psycopg's default
     DATABASES["default"].setdefault("TEST", {})
     if os.environ.get("TEST_DATABASE_NAME"):
         DATABASES["default"]["TEST"]["NAME"] = os.environ["TEST_DATABASE_NAME"]

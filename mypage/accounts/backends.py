@@ -18,6 +18,7 @@ from django.db.models import Model
 
 from mypage.contracts.models import Contract
 from mypage.core.catalogue import plan as cached_plan
+from mypage.core.sql import fixed_cursor
 from mypage.principals.models import Principal
 
 from .models import AccountId
@@ -59,7 +60,8 @@ class PrincipalBackend(ModelBackend):
 # query and building the objects as the database spends answering (docs/performance.md). The SQL
 # is therefore written out once per process from the models' own field lists (so a new column is
 # picked up without touching this), and its rows become model instances through ``from_db`` with
-# the fields' database converters, as the ORM itself does.
+# the fields' database converters, as the ORM itself does. On PostgreSQL it runs as a prepared
+# statement (``mypage.core.sql``): planning the join cost more than running it.
 # ``tests/services/accounts/test_principal_load.py`` checks the result against the ORM's for every
 # kind of principal.
 
@@ -128,7 +130,7 @@ def principal_load(pk: int, using: str = DEFAULT_DB_ALIAS) -> Principal | None:
     compiled = _compiled.get(connection.vendor)
     if compiled is None:
         compiled = _compiled[connection.vendor] = _compile(connection)
-    with connection.cursor() as cursor:
+    with fixed_cursor(using) as cursor:
         cursor.execute(compiled.sql, [pk])
         row = cursor.fetchone()
     if row is None:

@@ -7,6 +7,7 @@ Cached plans are shared by every request of the process: read them, never change
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ class CatalogueItem:
 
 
 _cache: dict[str, object] = {}
+_loads = itertools.count(1)
 
 
 def _load() -> dict[str, CatalogueItem]:
@@ -79,6 +81,7 @@ def _fresh() -> None:
     if not isinstance(loaded_at, float) or time.monotonic() - loaded_at > settings.CATALOGUE_CACHE_SECONDS:
         _cache["items"] = _load()
         _cache["plans"] = _load_plans()
+        _cache["version"] = next(_loads)
         _cache["at"] = time.monotonic()
 
 
@@ -87,6 +90,16 @@ def catalogue() -> dict[str, CatalogueItem]:
     items = _cache["items"]
     assert isinstance(items, dict)
     return items
+
+
+def version() -> int:
+    """Which load of the catalogue is current: a new number whenever it is loaded again (after
+    ``CATALOGUE_CACHE_SECONDS``, or a save). What is derived from it (the side menu) is kept under
+    this number, so it follows the catalogue."""
+    _fresh()
+    found = _cache["version"]
+    assert isinstance(found, int)
+    return found
 
 
 def item_by_pk(pk: int) -> CatalogueItem:

@@ -9,7 +9,10 @@ and ``csrf_token``):
 
 - ``_("…")``, ``gettext``, ``ngettext`` — Django's translation machinery (``jinja2.ext.i18n``).
   Write ``{{ _("文言") }}`` and ``{{ _("%(n)s個")|format(n=…) }}``: that form is what
-  ``makemessages`` reads from templates.
+  ``makemessages`` reads from templates. ``_("literal")`` is translated once, when the template
+  is compiled: each language of ``LANGUAGES`` has its own compiled copy of the templates
+  (``PortalEnvironment``, ``TranslatedLiterals``), so a page does not call gettext some 200 times
+  for text that never changes. Anything else passed to ``_()`` is translated when rendered.
 - ``url(name, *args)`` — ``reverse()`` memoised per (script prefix, name, args): a page asks for
   the same few dozen URLs on every request.
 - ``static(path)`` — the hashed static URL, memoised the same way.
@@ -21,15 +24,19 @@ and ``csrf_token``):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, MutableMapping
 from functools import lru_cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.signals import setting_changed
 from django.templatetags.static import static as django_static
 from django.urls import get_script_prefix, reverse
 from django.utils import translation
 from jinja2 import Environment
+from jinja2.ext import Extension
+from jinja2.lexer import TOKEN_DOT, TOKEN_LPAREN, TOKEN_NAME, TOKEN_RPAREN, TOKEN_STRING, Token, TokenStream
 
 from mypage.core.formatting import FILTERS
 
@@ -62,11 +69,82 @@ def messages(request: Any) -> Any:
     return get_messages(request) if request is not None else []
 
 
+class TranslatedLiterals(Extension):
+    """Compiles ``_("literal")`` as the literal's translation in the environment's language: the
+    same string ``gettext`` would return when the page is rendered, found once per process."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterable[Token]:
+        language = getattr(self.environment, "mypage_language", None)
+        tokens = list(stream)
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            if (
+                language is not None
+                and token.type == TOKEN_NAME
+                and token.value == "_"
+                and (i == 0 or tokens[i - 1].type != TOKEN_DOT)
+                and [t.type for t in tokens[i + 1 : i + 4]] == [TOKEN_LPAREN, TOKEN_STRING, TOKEN_RPAREN]
+            ):
+                with translation.override(language):
+                    text = translation.gettext(tokens[i + 2].value)
+                yield Token(token.lineno, TOKEN_STRING, text)
+                i += 4
+            else:
+                yield token
+                i += 1
+
+
+OVERLAY_CACHE_SIZE = 400  # Jinja2's default: compiled templates kept per language
+
+
+class PortalEnvironment(Environment):
+    """The portal's environment: templates are compiled once per language of ``LANGUAGES`` (an
+    overlay with ``TranslatedLiterals`` each), and ``get_template`` answers with the copy of the
+    active language. Any other language (or none) gets templates that translate when rendered."""
+
+    mypage_language: str | None = None
+    mypage_base: PortalEnvironment
+    mypage_overlays: MutableMapping[str, PortalEnvironment]
+
+    def _in_language(self) -> PortalEnvironment:
+        language = translation.get_language()
+        if language == self.mypage_language:
+            return self
+        found = self.mypage_overlays.get(language) if language else None
+        if found is None:
+            if language not in dict(settings.LANGUAGES):
+                return self.mypage_base
+            base = self.mypage_base
+            # A cache of its own (the base's may hold templates compiled without the extension).
+            found = base.overlay(extensions=[TranslatedLiterals], cache_size=OVERLAY_CACHE_SIZE)
+            assert isinstance(found, PortalEnvironment)
+            found.mypage_language = language
+            self.mypage_overlays[language] = found
+        return found
+
+    def get_template(self, name: Any, parent: str | None = None, globals: Any = None) -> Any:
+        env = self._in_language()
+        if env is not self:
+            return env.get_template(name, parent, globals)
+        return super().get_template(name, parent, globals)
+
+    def select_template(self, names: Any, parent: str | None = None, globals: Any = None) -> Any:
+        env = self._in_language()
+        if env is not self:
+            return env.select_template(names, parent, globals)
+        return super().select_template(names, parent, globals)
+
+
 def environment(**options: Any) -> Environment:
-    env = Environment(autoescape=options.pop("autoescape", True), extensions=["jinja2.ext.i18n"], **options)
+    env = PortalEnvironment(
+        autoescape=options.pop("autoescape", True), extensions=["jinja2.ext.i18n"], **options
+    )
     env.install_gettext_translations(translation, newstyle=False)  # type: ignore[attr-defined]
     env.globals.update(
         url=url, static=static, get_messages=messages, current_language=translation.get_language
     )
     env.filters.update(FILTERS)
+    env.mypage_base = env
+    env.mypage_overlays = {}
     return env

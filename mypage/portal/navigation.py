@@ -1,22 +1,35 @@
 """The left side menu (F-LOGIN-3), grouped as in the manual. Which entries show is decided by
-the permission matrix (``Viewer.can``), the same table the views enforce.
+the permission matrix (``decide``, what ``Viewer.can`` asks), the same table the views enforce.
 
 An entry names its label (the manual's menu wording) and its URL name only: the feature that
 decides whether it shows is read from the view the URL conf routes that name to (the feature its
 ``portal_view`` guard carries), so a page's feature is stated once, at the page.
+
+The menu depends on the viewer's role, the contract's plan (what it offers, from the catalogue),
+for a user-permission ID its own account ID, and the page it is on — not on anything else of the
+contract. ``menu_for`` therefore keeps each menu per process, under those and the catalogue's
+load (``catalogue.version()``), so that a catalogue change reaches it as it reaches the pages;
+its labels stay lazy. ``side_menu`` keeps the menu's HTML (``portal/_side_menu.html``) the same
+way, per language as well: the layout puts it in every logged-in page as it is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
-from django.urls import NoReverseMatch, resolve, reverse
+from django.core.signals import setting_changed
+from django.template.loader import get_template
+from django.urls import NoReverseMatch, get_script_prefix, resolve, reverse
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from markupsafe import Markup
 
-from mypage.accounts.permissions import Feature
+from mypage.accounts.permissions import Feature, Role, decide
 from mypage.accounts.selectors import Viewer
+from mypage.core import catalogue
 
 
 @dataclass(frozen=True)
@@ -106,29 +119,89 @@ class Link:
     active: bool
 
 
-def menu_for(viewer: Viewer, current_path: str) -> list[tuple[str | Promise, list[Link]]]:
+Menu = tuple[tuple[str | Promise, tuple[Link, ...]], ...]
+
+MENU_CACHE_SIZE = 4096  # menus kept per process (a user-permission ID's menu names its own ID)
+
+
+@lru_cache(maxsize=MENU_CACHE_SIZE)
+def _menu(prefix: str, version: int, role: Role, plan_pk: int, account_id: str | None, active: str) -> Menu:
+    """The menu for a role, a plan and (user-permission IDs) an account ID, with the entry whose
+    URL is ``active`` marked (``""``: none). ``prefix`` and ``version`` are only part of the key."""
+    plan = catalogue.plan(plan_pk)
     groups = []
     for group in MENU:
         links = []
         for entry in group.entries:
-            decision = viewer.can(entry.feature)
+            decision = decide(entry.feature, role, plan)
             if not decision.visible:
                 continue
             if entry.own_account:
                 # Holders and admin IDs reach every ID's pages from the overview; the menu shows
                 # these only on the user-permission screen, for the ID's own pages.
-                if not decision.own_account_only or viewer.account is None:
+                if not decision.own_account_only or account_id is None:
                     continue
-                url = reverse(entry.url_name, kwargs={"account_id": viewer.account.account_id})
+                url = reverse(entry.url_name, kwargs={"account_id": account_id})
             else:
                 url = reverse(entry.url_name)
             links.append(
                 Link(
                     label=entry.label,
                     url=f"{url}#{entry.anchor}" if entry.anchor else url,
-                    active=not entry.anchor and url == current_path,
+                    active=not entry.anchor and url == active,
                 )
             )
         if links:
-            groups.append((group.label, links))
-    return groups
+            groups.append((group.label, tuple(links)))
+    return tuple(groups)
+
+
+@lru_cache(maxsize=MENU_CACHE_SIZE)
+def _plain_urls(
+    prefix: str, version: int, role: Role, plan_pk: int, account_id: str | None
+) -> frozenset[str]:
+    """The URLs of the menu's entries that can be the current page (those without an anchor)."""
+    return frozenset(
+        link.url for _label, links in _menu(prefix, version, role, plan_pk, account_id, "") for link in links
+    )
+
+
+MenuKey = tuple[str, int, Role, int, str | None, str]
+
+
+def _key(viewer: Viewer, current_path: str) -> MenuKey:
+    # Only a user-permission ID's menu names its account ID (decide() gives own_account_only to
+    # that role alone); for the others it is not part of the key.
+    account_id = viewer.account.account_id if viewer.role is Role.USER and viewer.account else None
+    key = (get_script_prefix(), catalogue.version(), viewer.role, viewer.contract.plan.pk, account_id)
+    active = current_path if current_path in _plain_urls(*key) else ""
+    return (*key, active)
+
+
+def menu_for(viewer: Viewer, current_path: str) -> Menu:
+    return _menu(*_key(viewer, current_path))
+
+
+SIDE_MENU_CACHE_SIZE = 1024  # menus' HTML kept per process (about 2.5 KB each)
+
+
+@lru_cache(maxsize=SIDE_MENU_CACHE_SIZE)
+def _side_menu(language: str | None, key: MenuKey) -> Markup:
+    with translation.override(language):
+        return Markup(get_template("portal/_side_menu.html").render({"menu": _menu(*key)}))  # noqa: S704
+
+
+def side_menu(viewer: Viewer, current_path: str) -> Markup:
+    """The side menu's HTML for this viewer and page, in the active language."""
+    return _side_menu(translation.get_language(), _key(viewer, current_path))
+
+
+def _clear(*, setting: str, **_kwargs: Any) -> None:
+    if setting in {"ROOT_URLCONF", "FORCE_SCRIPT_NAME", "TEMPLATES", "LANGUAGES"}:
+        _menu.cache_clear()
+        _plain_urls.cache_clear()
+        _side_menu.cache_clear()
+        feature_of.cache_clear()
+
+
+setting_changed.connect(_clear, dispatch_uid="portal-menu-cache")

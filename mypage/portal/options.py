@@ -279,7 +279,8 @@ def security_manage(request: HttpRequest, viewer: Viewer, account: AccountId) ->
     """セキュリティオプション管理 (manual §1.6): each product 購入済 with its PIN, アクティブ化情報 and
     ダウンロード, or 未購入. ``?activation=<code>`` shows one held product's アクティブ化情報."""
     codes = {item.code for item in offered(ProductCategory.SECURITY, viewer)}
-    states = [s for s in selectors.security_states(account) if s.item.code in codes]
+    # What the page shows of each product (one query); the purchase page's rules are not needed here.
+    states = [s for s in selectors.security_holdings(account) if s.item.code in codes]
     wanted = request.GET.get("activation")
     activation = None
     missing = False

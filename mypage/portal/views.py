@@ -24,6 +24,7 @@ from mypage.audit.models import LoginOutcome
 from mypage.core import clock
 from mypage.core.brands import brand_for_request
 from mypage.core.client import client_ip, user_agent
+from mypage.mail.selectors import account_services
 from mypage.principals.models import PrincipalKind
 from mypage.principals.services import login_invalid_record, principal_authenticate, step_up_verify
 from mypage.subscriptions.selectors import account_overview, contract_overview
@@ -38,7 +39,7 @@ from .access import (
 )
 from .forms import AccountLoginForm, CustomerLoginForm, StepUpForm
 from .middleware import SESSION_EXPIRED
-from .navigation import menu_for
+from .navigation import side_menu
 from .pagecache import cached_page
 
 
@@ -51,7 +52,7 @@ def page(request: HttpRequest, viewer: Viewer, template: str, context: dict[str,
             "viewer": viewer,
             "contract": viewer.contract,
             "brand": viewer.contract.plan.brand,
-            "menu": menu_for(viewer, request.path),
+            "side_menu": side_menu(viewer, request.path),
             **context,
         },
     )
@@ -172,7 +173,7 @@ def overview(request: HttpRequest, viewer: Viewer) -> HttpResponse:
 @portal_view(Feature.ACCT)
 def account_list(request: HttpRequest, viewer: Viewer) -> HttpResponse:
     """F-ACCT-LIST アカウントID管理 (manual §8–§10)."""
-    rows = contract_overview(viewer.contract).accounts
+    rows = account_services(viewer.contract)  # the account IDs only: one query
     limit = viewer.contract.plan.account_id_limit
     return page(
         request,

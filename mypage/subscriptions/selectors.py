@@ -5,13 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
 
 from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
 from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.catalogue import CatalogueItem, catalogue, item_by_pk
+from mypage.core.catalogue import plan as cached_plan
 from mypage.core.models import ProductCategory, ProductScope
+from mypage.core.sql import fixed_query, fixed_rows
 from mypage.mail import selectors as mail_selectors
 
 from . import rules
@@ -27,12 +32,17 @@ def live_subscriptions(contract: Contract) -> list[Subscription]:
     )
 
 
-def live_holdings(contract: Contract) -> list[tuple[CatalogueItem, int | None]]:
-    """(product, account ID pk or None) of each live subscription: what the overview counts, read
-    without building model instances (one query; products from the catalogue cache)."""
-    rows = Subscription.objects.filter(contract=contract, cancelled_on__isnull=True).values_list(
+def _live_holdings_query(contract_id: int) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(contract_id=contract_id, cancelled_on__isnull=True).values_list(  # type: ignore[return-value]
         "product_id", "account_id"
     )
+
+
+def live_holdings(contract: Contract) -> list[tuple[CatalogueItem, int | None]]:
+    """(product, account ID pk or None) of each live subscription: what the overview counts, read
+    without building model instances (one query, compiled once per process and prepared on
+    PostgreSQL: ``mypage.core.sql``; products from the catalogue cache)."""
+    rows = fixed_rows(fixed_query(_live_holdings_query, 0), [contract.pk])
     by_pk = {item.pk: item for item in catalogue().values()}
     return [(by_pk.get(product_id) or item_by_pk(product_id), account_id) for product_id, account_id in rows]
 
@@ -60,22 +70,28 @@ class ProductStatus:
         return self.held > 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class AccountRow:
-    account: AccountId
+    """One account ID's block (ご契約情報一覧's accordion, アカウントID管理, ユーザー管理)."""
+
+    services: mail_selectors.AccountServices
     security: list[ProductStatus] = field(default_factory=list)
 
     @property
+    def account(self) -> mail_selectors.AccountSummary:
+        return self.services.account
+
+    @property
     def mail_address(self) -> str | None:
-        return self.account.mail_address.address if mail_selectors.has_mail_address(self.account) else None
+        return self.services.mail_address
 
     @property
     def uses_isp_mail(self) -> bool:
-        return mail_selectors.uses_isp_mail(self.account)
+        return self.services.uses_isp_mail
 
     @property
     def has_web_space(self) -> bool:
-        return mail_selectors.has_web_space(self.account)
+        return self.services.has_web_space
 
 
 @dataclass(frozen=True)
@@ -100,7 +116,9 @@ def _status(code: str, contract: Contract, held: dict[str, int]) -> ProductStatu
 
 
 def _account_rows(
-    accounts: list[AccountId], held_by_account: dict[int, dict[str, int]], contract: Contract
+    accounts: list[mail_selectors.AccountServices],
+    held_by_account: dict[int, dict[str, int]],
+    contract: Contract,
 ) -> list[AccountRow]:
     security_items = [
         i
@@ -109,31 +127,37 @@ def _account_rows(
     ]
     return [
         AccountRow(
-            account=a,
+            services=a,
             security=[
-                ProductStatus(item=i, held=held_by_account[a.pk].get(i.code, 0)) for i in security_items
+                ProductStatus(item=i, held=held_by_account[a.account.pk].get(i.code, 0))
+                for i in security_items
             ],
         )
         for a in accounts
     ]
 
 
+def _account_holdings_query(account_id: int) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(account_id=account_id, cancelled_on__isnull=True).values_list(  # type: ignore[return-value]
+        "product_id"
+    )
+
+
 def account_overview(account: AccountId) -> AccountRow:
     """One account ID's own services, for ユーザー管理 (F-ACCT-USER): nothing of other IDs."""
-    (loaded,) = mail_selectors.account_ids_with_services(account.contract, only=account)
+    (loaded,) = mail_selectors.account_services(account.contract, only=account)
     held: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for sub in Subscription.objects.filter(account=account, cancelled_on__isnull=True).select_related(
-        "product"
-    ):
-        held[account.pk][sub.product.code] += 1
+    by_pk = {item.pk: item for item in catalogue().values()}
+    for (product_id,) in fixed_rows(fixed_query(_account_holdings_query, 0), [account.pk]):
+        held[account.pk][(by_pk.get(product_id) or item_by_pk(product_id)).code] += 1
     (row,) = _account_rows([loaded], held, account.contract)
     return row
 
 
 def contract_overview(contract: Contract) -> ContractOverview:
-    """Every figure of SPEC §3's overview, computed from data (two queries)."""
+    """Every figure of SPEC §3's overview, computed from data (two queries, read as rows)."""
     plan = contract.plan
-    accounts = mail_selectors.account_ids_with_services(contract)
+    accounts = mail_selectors.account_services(contract)
     held: dict[str, int] = defaultdict(int)
     held_by_account: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     added_mail = added_web = added_storage = 0
@@ -156,19 +180,13 @@ def contract_overview(contract: Contract) -> ContractOverview:
         warranty=_status("warranty_basic", contract, held),
         warranty_addon=_status("warranty_addon", contract, held),
         account_ids=Usage(used=len(accounts), base=plan.account_id_limit, added=0),
-        mail=Usage(
-            used=sum(1 for a in accounts if mail_selectors.uses_isp_mail(a)),
-            base=plan.mail_base,
-            added=added_mail,
-        ),
+        mail=Usage(used=sum(1 for a in accounts if a.uses_isp_mail), base=plan.mail_base, added=added_mail),
         web_space=Usage(
-            used=sum(1 for a in accounts if mail_selectors.has_web_space(a)),
-            base=plan.web_space_base,
-            added=added_web,
+            used=sum(1 for a in accounts if a.has_web_space), base=plan.web_space_base, added=added_web
         ),
         storage=(
             Usage(
-                used=sum(1 for a in accounts if mail_selectors.has_online_storage(a)),
+                used=sum(1 for a in accounts if a.has_online_storage),
                 base=plan.storage_base,
                 added=added_storage,
             )
@@ -271,6 +289,86 @@ def security_states(account: AccountId) -> list[ProductState]:
         for item in catalogue().values()
         if item.category == ProductCategory.SECURITY and item.offered_to(contract.plan)
     ]
+
+
+@dataclass(frozen=True)
+class HeldSubscription:
+    """What セキュリティオプション管理 shows of a live subscription."""
+
+    pk: int
+    applied_on: dt.date  # お申し込み日
+
+
+@dataclass(frozen=True)
+class LicenceView:
+    """What セキュリティオプション管理 shows of a subscription's licence (アクティブ化情報)."""
+
+    pin: str
+    issued_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SecurityHolding:
+    """One security product on セキュリティオプション管理: 購入済 (the live subscription, its licence
+    and fee) or 未購入. What ``ProductState`` says of it, without what only the purchase and
+    cancel pages need (the rules that may refuse either, the fees of a purchase made now)."""
+
+    item: CatalogueItem
+    held: bool
+    subscription: HeldSubscription | None  # the live one (the latest, where several may be held)
+    licence: LicenceView | None  # the live subscription's licence
+    monthly_fee: int  # 月額利用料 (税別)
+
+
+def _security_query(contract_id: int, category: str, account_id: int) -> QuerySet[Subscription, Any]:
+    return (
+        Subscription.objects.filter(
+            contract_id=contract_id, cancelled_on__isnull=True, product__category=category
+        )
+        .filter(Q(account_id=account_id) | Q(account__isnull=True))
+        .order_by("-applied_on", "-id")
+        .values_list(
+            "pk",
+            "product_id",
+            "account_id",
+            "applied_on",
+            "product__monthly_fee",
+            "licence__pin",
+            "licence__issued_at",
+        )
+    )
+
+
+def security_holdings(account: AccountId) -> list[SecurityHolding]:
+    """``security_states`` as セキュリティオプション管理 shows it (one query, compiled once and
+    prepared): the security products offered to the account ID's plan, in catalogue order, each
+    with its live subscription and licence (the latest, as ``product_state`` picks it) or none."""
+    plan = cached_plan(account.contract.plan_id)  # the catalogue's, with its brand: no query
+    items = [
+        item
+        for item in catalogue().values()
+        if item.category == ProductCategory.SECURITY and item.offered_to(plan)
+    ]
+    query = fixed_query(_security_query, 0, ProductCategory.SECURITY.value, -1)
+    latest: dict[tuple[int, bool], tuple[HeldSubscription, LicenceView | None, int]] = {}
+    for pk, product_id, account_id, applied_on, fee, pin, issued_at in fixed_rows(
+        query, [account.contract_id, ProductCategory.SECURITY.value, account.pk]
+    ):
+        licence = LicenceView(pin, issued_at) if pin is not None else None
+        latest.setdefault((product_id, account_id is None), (HeldSubscription(pk, applied_on), licence, fee))
+    holdings = []
+    for item in items:
+        found = latest.get((item.pk, item.scope != ProductScope.ACCOUNT_ID))
+        holdings.append(
+            SecurityHolding(
+                item=item,
+                held=found is not None,
+                subscription=found[0] if found else None,
+                licence=found[1] if found else None,
+                monthly_fee=found[2] if found else item.monthly_fee,
+            )
+        )
+    return holdings
 
 
 def reapplication_fee_charged(subscription: Subscription) -> int:
