@@ -106,85 +106,52 @@ def page_path(page: Page, number: str = HOLDER_6) -> str:
 
 
 def seed() -> None:
-    """Two holders like the tests' make_contract/make_account, with mail, web space, options (each
-    security option with its licence, as a purchase issues one); then last month is closed, so that
-    each contract has an issued statement to show."""
+    """Two holders built with mypage.testing.factories (as the tests build theirs), with mail, web
+    space, options (each security option with its licence, as a purchase issues one); then last
+    month is closed, so that each contract has an issued statement to show."""
     from django.core.management import call_command
     from django.db import transaction
 
-    from mypage.accounts.models import AccountId, Permission
-    from mypage.contracts.models import Contract
-    from mypage.core import clock
-    from mypage.core.models import Plan, Product
-    from mypage.mail.models import MailAddress, MailKind, OnlineStorage, WebSpace
-    from mypage.principals.models import PrincipalKind
-    from mypage.principals.services import principal_create
-    from mypage.subscriptions.models import SecurityLicence, Subscription
-    from mypage.subscriptions.services import new_pin
+    from mypage.accounts.models import Permission
+    from mypage.mail.models import MailKind
+    from mypage.subscriptions.licences import licence_issue
+    from mypage.testing.factories import (
+        make_account,
+        make_contract,
+        make_mail_address,
+        make_online_storage,
+        make_subscription,
+        make_web_space,
+    )
 
-    plan = Plan.objects.select_related("brand").get(code=PLAN_CODE)
-    products = {p.code: p for p in Product.objects.all()}
     applied = dt.date(2024, 4, 1)
     with transaction.atomic():
         for number, n_accounts in CONTRACTS.items():
-            contract = Contract.objects.create(
-                customer_number=number,
-                principal=principal_create(kind=PrincipalKind.HOLDER, identifier=number, password=PASSWORD),
-                plan=plan,
-                family_name="試験",
-                given_name="太郎",
-                family_name_kana="シケン",
-                given_name_kana="タロウ",
-                install_address="東京都千代田区1-1 ベンチマークマンション101",
-                phone="03-0000-0000",
+            contract = make_contract(
+                number, PLAN_CODE, PASSWORD, install_address="東京都千代田区1-1 ベンチマークマンション101"
             )
             for code in ("mail_pack", "remote_support", "warranty_basic"):
-                Subscription.objects.create(product=products[code], contract=contract, applied_on=applied)
+                make_subscription(contract, code, applied)
             for i in range(1, n_accounts + 1):
-                account_id = f"bench{n_accounts}-{i:02d}"
-                account = AccountId.objects.create(
-                    account_id=account_id,
-                    contract=contract,
-                    principal=principal_create(
-                        kind=PrincipalKind.ACCOUNT, identifier=account_id, password=ACCOUNT_PASSWORD
-                    ),
-                    family_name="試験",
+                account = make_account(
+                    contract,
+                    f"bench{n_accounts}-{i:02d}",
+                    Permission.ADMIN if i == 1 else Permission.USER,
+                    ACCOUNT_PASSWORD,
                     given_name=f"花子{i}",
-                    family_name_kana="シケン",
-                    given_name_kana="ハナコ",
                     username=f"試験花子{i}",
-                    permission=Permission.ADMIN if i == 1 else Permission.USER,
                 )
                 # A mix of services, so that every branch of the account detail renders.
                 if i % 3 != 0:
-                    MailAddress.objects.create(
-                        account=account,
-                        kind=MailKind.ISP,
-                        address=f"{account_id}@{plan.brand.mail_domains[0]}",
-                    )
-                    security = Subscription.objects.create(
-                        product=products["security_360"],
-                        contract=contract,
-                        account=account,
-                        applied_on=applied,
-                    )
-                    SecurityLicence.objects.create(
-                        subscription=security, pin=new_pin(), issued_at=clock.now()
-                    )
+                    make_mail_address(account, MailKind.ISP)
+                    licence_issue(make_subscription(contract, "security_360", applied, account=account))
                 elif i == 3:
-                    MailAddress.objects.create(
-                        account=account, kind=MailKind.EXTERNAL, address="family@example.com"
-                    )
+                    make_mail_address(account, MailKind.EXTERNAL, "family@example.com")
                 if i % 2 == 1:
-                    WebSpace.objects.create(account=account)
+                    make_web_space(account)
                 if i == 1:
-                    OnlineStorage.objects.create(account=account)
-                    Subscription.objects.create(
-                        product=products["mailbox_10gb"],
-                        contract=contract,
-                        account=account,
-                        applied_on=applied,
-                    )
+                    make_online_storage(account)
+                    make_subscription(contract, "mailbox_10gb", applied, account=account)
             print(f"seeded {number}: plan {PLAN_CODE}, {n_accounts} account ID(s), password {PASSWORD!r}")
     out = io.StringIO()
     call_command("close_month", last_month(), workers=0, stdout=out, stderr=out)
