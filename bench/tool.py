@@ -486,11 +486,13 @@ def _instrument(parts: Parts, handler: Any) -> None:
         "mypage.accounts.selectors",
     ):
         patch_functions(module_name, "selector")
-    patch_functions("mypage.portal.statements", "selector", only=("month_rows",))
     for module_name in (
+        "mypage.subscriptions.rules",
         "mypage.subscriptions.services",
-        "mypage.billing.services",
+        "mypage.accounts.rules",
         "mypage.accounts.services",
+        "mypage.contracts.rules",
+        "mypage.contracts.services",
     ):
         patch_functions(module_name, "services")
     patch_functions("mypage.portal.navigation", "menu", only=("menu_for", "side_menu"))
