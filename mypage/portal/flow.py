@@ -54,6 +54,7 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
@@ -70,6 +71,7 @@ from mypage.core import clock
 from mypage.core.errors import PAGE, Refused
 from mypage.core.once import TokenUsedByOther, completion_for, run_once
 from mypage.core.outside import database_only
+from mypage.principals.models import Principal
 
 from .access import actor_for, portal_view
 from .views import page
@@ -215,7 +217,8 @@ class Procedure[P, R]:
         return shown
 
     def after_commit(self, step: Step, result: R) -> None:
-        """Session bookkeeping after a fresh commit (e.g. keep this session after a password change)."""
+        """Session bookkeeping after a fresh commit. (A change of the viewer's own password needs
+        none: the flow keeps this session logged in by itself.)"""
 
     def context(self, step: Step) -> dict[str, Any]:
         """Extra context of every step (notes, the ID being changed…)."""
@@ -320,6 +323,7 @@ class Procedure[P, R]:
             return redirect(self._url("", account))
         self._drop(request, account)
         if fresh:
+            _keep_session_after_own_password_change(request, principal)
             self.after_commit(step, _load(self.result_type, completion.result["result"]))
         return redirect(self._url("_complete", account, token))
 
@@ -438,8 +442,9 @@ class ConfirmOnlyProcedure[P, R](Procedure[P, R]):
     token is made when it is shown."""
 
     def payload(self, step: Step) -> P:
-        """What the confirm screen is about."""
-        raise NotImplementedError
+        """What the confirm screen is about (by default the payload type made with no arguments:
+        ``Nothing`` for a deletion, whose subject is the account ID in the URL)."""
+        return typing.cast(P, self.payload_type())
 
     def input_view(
         self, request: HttpRequest, viewer: Viewer, account: AccountId | None = None
@@ -459,6 +464,15 @@ class ConfirmOnlyProcedure[P, R](Procedure[P, R]):
         for message in refused.messages:
             messages.error(step.request, message)
         return redirect(self._url("", step.account))
+
+
+def _keep_session_after_own_password_change(request: HttpRequest, principal: Principal) -> None:
+    """A procedure that changed the viewer's own password keeps this session logged in (the
+    services end the principal's other sessions, and Django's session hash follows the password)."""
+    stored = Principal.objects.filter(pk=principal.pk).values_list("password", flat=True).first()
+    if stored is not None and stored != principal.password:
+        principal.password = stored
+        update_session_auth_hash(request, principal)
 
 
 def _add_errors(form: forms.Form, errors: dict[str, list[str]]) -> None:

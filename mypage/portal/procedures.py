@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.hashers import check_password
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -45,12 +44,6 @@ def _prepared(step: Step, password: str, account_id: str, principal: Principal |
 
 def _permission_row(value: str) -> Row:
     return row(_("アカウント権限種別"), Permission(value).label if value in Permission.values else "")
-
-
-def _keep_this_session(step: Step, principal_id: int) -> None:
-    """After this principal's own password changed: this session stays logged in."""
-    if step.viewer.principal.pk == principal_id:
-        update_session_auth_hash(step.request, Principal.objects.get(pk=principal_id))
 
 
 # --- F-ACCT-NEW and F-ACCT-EDIT -----------------------------------------------------------------
@@ -94,13 +87,7 @@ class AccountNew(FormProcedure[AccountIdForm, NewAccountId, AccountCreated]):
         return AccountCreated(created.account_id)
 
 
-@dataclass(frozen=True)
-class AccountChanged:
-    principal_id: int
-    changed: tuple[str, ...]
-
-
-class AccountEdit(FormProcedure[AccountIdForm, AccountIdChange, AccountChanged]):
+class AccountEdit(FormProcedure[AccountIdForm, AccountIdChange, Nothing]):
     """F-ACCT-EDIT アカウントID登録／変更 of an existing ID (manual §9); a user ID its own."""
 
     name = "account_edit"
@@ -142,13 +129,9 @@ class AccountEdit(FormProcedure[AccountIdForm, AccountIdChange, AccountChanged])
             _permission_row(payload.permission or step.target.permission),
         ]
 
-    def commit(self, step: Step, payload: AccountIdChange) -> AccountChanged:
-        changed = services.account_update(account=step.target, actor=step.actor, data=payload)
-        return AccountChanged(step.target.principal_id, tuple(changed))
-
-    def after_commit(self, step: Step, result: AccountChanged) -> None:
-        if "password" in result.changed:
-            _keep_this_session(step, result.principal_id)
+    def commit(self, step: Step, payload: AccountIdChange) -> Nothing:
+        services.account_update(account=step.target, actor=step.actor, data=payload)
+        return Nothing()
 
 
 # --- F-ACCT-DELETE ------------------------------------------------------------------------------
@@ -164,9 +147,6 @@ class AccountDelete(ConfirmOnlyProcedure[Nothing, Nothing]):
     confirm_template = "portal/account_delete_confirm.html"
     complete_prefix = "account-ids/deleted/"
     home = "portal:account_list"
-
-    def payload(self, step: Step) -> Nothing:
-        return Nothing()
 
     def confirm_rows(self, step: Step, payload: Nothing) -> list[Row]:
         (loaded,) = mail_selectors.account_ids_with_services(step.contract, only=step.target)
@@ -193,7 +173,6 @@ class AccountDelete(ConfirmOnlyProcedure[Nothing, Nothing]):
 
 @dataclass(frozen=True)
 class PasswordChanged:
-    principal_id: int
     notice_to: str  # the address the notice went to ("" if none, or not to be shown)
     notice_sent: bool
 
@@ -224,9 +203,6 @@ class _PasswordChange(FormProcedure[PasswordChangeForm, PreparedPassword, Passwo
         _principal, identifier = self.target_login(step)
         return [row(self.identifier_label, identifier), row(_("新しいパスワード"), payload.mask, masked=True)]
 
-    def after_commit(self, step: Step, result: PasswordChanged) -> None:
-        _keep_this_session(step, result.principal_id)
-
 
 class CustomerPassword(_PasswordChange):
     """F-PW お客様番号パスワード変更 (manual §2.5)."""
@@ -243,7 +219,7 @@ class CustomerPassword(_PasswordChange):
         notice_to = services.customer_password_change(
             contract=step.contract, actor=step.actor, password=payload
         )
-        return PasswordChanged(step.contract.principal_id, notice_to, bool(notice_to))
+        return PasswordChanged(notice_to, bool(notice_to))
 
 
 class AccountPassword(_PasswordChange):
@@ -266,7 +242,7 @@ class AccountPassword(_PasswordChange):
         notice_to = services.account_password_change(account=step.target, actor=step.actor, password=payload)
         # A user ID may not see the holder's profile (SPEC §2): told only that a notice went.
         shown = notice_to if step.viewer.role is not Role.USER else ""
-        return PasswordChanged(step.target.principal_id, shown, bool(notice_to))
+        return PasswordChanged(shown, bool(notice_to))
 
 
 ACCOUNT_NEW = AccountNew()
