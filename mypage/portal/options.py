@@ -258,13 +258,7 @@ class Security(OptionProcedure):
     complete_title = gettext_lazy("セキュリティオプション購入／解約完了")
 
     def context(self, step: Step) -> dict[str, Any]:
-        account = step.target
-        codes = self.codes(step)
-        address = (
-            notices.mail_recipient(contract=step.contract, account=account, product_code=codes[0])
-            if codes
-            else ""
-        )
+        address = notices.account_mail_address(contract=step.contract, account=step.target)
         return {**super().context(step), "mail_address": address}
 
 

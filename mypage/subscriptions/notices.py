@@ -34,13 +34,17 @@ def mail_recipient(*, contract: Contract, account: AccountId | None, product_cod
     external) for an account-scoped product, else the contract's 連絡用メールアドレス; "" if none."""
     product, _item = catalogue_product(product_code)
     if product.scope == ProductScope.ACCOUNT_ID:
-        if account is None:
-            return ""
-        fresh = account if hasattr(account, "mail_address") else fresh_account(contract, account)
-        if fresh is None or not hasattr(fresh, "mail_address"):
-            return ""
-        return fresh.mail_address.address
+        return account_mail_address(contract=contract, account=account) if account is not None else ""
     return contact_address(contract)
+
+
+def account_mail_address(*, contract: Contract, account: AccountId) -> str:
+    """Where an account-scoped product's 申込み完了メール goes: the live account ID's mail address
+    (ISP or another provider's); "" without one."""
+    fresh = account if hasattr(account, "mail_address") else fresh_account(contract, account)
+    if fresh is None or not hasattr(fresh, "mail_address"):
+        return ""
+    return fresh.mail_address.address
 
 
 def option_notice(
