@@ -31,7 +31,7 @@ from mypage.accounts.models import AccountId
 from mypage.accounts.permissions import Feature
 from mypage.accounts.selectors import Viewer
 from mypage.core import clock
-from mypage.core.catalogue import CatalogueItem, catalogue
+from mypage.core.catalogue import CatalogueItem
 from mypage.core.errors import Refused
 from mypage.core.formatting import date_long, date_short, yen_before_tax
 from mypage.core.models import ProductCategory
@@ -59,8 +59,7 @@ AGREED = {"on", "true", "1"}
 
 def offered(category: ProductCategory, viewer: Viewer) -> tuple[CatalogueItem, ...]:
     """The catalogue's products of ``category`` offered to the viewer's plan, in catalogue order."""
-    plan = viewer.contract.plan
-    return tuple(i for i in catalogue().values() if i.category == category and i.offered_to(plan))
+    return selectors.offered_items(category, viewer.contract.plan)
 
 
 class OptionForm(forms.Form):
@@ -141,10 +140,7 @@ class OptionProcedure(FormProcedure[OptionForm, OptionChoice, OptionDone]):
         return tuple(item.code for item in offered(self.category, step.viewer))
 
     def states(self, step: Step) -> list[selectors.ProductState]:
-        return [
-            selectors.product_state(contract=step.contract, account=step.account, product_code=code)
-            for code in self.codes(step)
-        ]
+        return selectors.category_states(contract=step.contract, account=step.account, category=self.category)
 
     def form(self, step: Step, **kwargs: Any) -> OptionForm:
         return OptionForm(codes=self.codes(step), **kwargs)

@@ -15,7 +15,7 @@ from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.catalogue import CatalogueItem, catalogue, item_by_pk
 from mypage.core.catalogue import plan as cached_plan
-from mypage.core.models import ProductCategory, ProductScope
+from mypage.core.models import Plan, ProductCategory, ProductScope
 from mypage.core.sql import fixed_query, fixed_rows
 from mypage.mail import selectors as mail_selectors
 
@@ -280,15 +280,23 @@ def product_state(*, contract: Contract, account: AccountId | None, product_code
     )
 
 
-def security_states(account: AccountId) -> list[ProductState]:
-    """セキュリティオプション管理 of one account ID: the security products offered to its plan, in
-    catalogue order, each 購入済 (with its licence) or 未購入."""
-    contract = account.contract
+def offered_items(category: str, plan: Plan) -> tuple[CatalogueItem, ...]:
+    """The catalogue's products of ``category`` offered to ``plan``, in catalogue order."""
+    return tuple(i for i in catalogue().values() if i.category == category and i.offered_to(plan))
+
+
+def category_states(*, contract: Contract, account: AccountId | None, category: str) -> list[ProductState]:
+    """The state of every product of ``category`` offered to the contract's plan (an option page)."""
     return [
         product_state(contract=contract, account=account, product_code=item.code)
-        for item in catalogue().values()
-        if item.category == ProductCategory.SECURITY and item.offered_to(contract.plan)
+        for item in offered_items(category, contract.plan)
     ]
+
+
+def security_states(account: AccountId) -> list[ProductState]:
+    """The security products offered to the account ID's plan, each 購入済 (with its licence) or
+    未購入, with why it cannot be bought or cancelled now."""
+    return category_states(contract=account.contract, account=account, category=ProductCategory.SECURITY)
 
 
 @dataclass(frozen=True)
