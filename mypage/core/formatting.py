@@ -2,10 +2,11 @@
 
 Japanese follows the manual: 「300 円 (税別)」 for a fee before tax, 「1,000円」 for an amount of a
 statement, 「2015年4月1日」, 「2015/04/01」 for an application date, 「2026年10月」 for a month.
-Dates come from Django's locale formats (``DATE_FORMAT``, ``SHORT_DATE_FORMAT``,
-``YEAR_MONTH_FORMAT`` of ``django/conf/locale/<lang>/formats.py``), so an English page gets
-English dates without another formatter; the yen texts are translatable strings. Every filter is
-registered in the portal's Jinja2 environment under the same name.
+Every pattern is a translatable string, so money and dates follow the language the page's text is
+in: an English catalogue translates 「%(y)d年%(m)d月%(d)d日」 with the rest of the page. (Django's
+locale date formats were tried and left: with the English catalogue still empty, an English browser
+got Japanese text around 「12/02/2026」.) Every filter is registered in the portal's Jinja2
+environment and in the mail templates under the same name.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Protocol
 
-from django.utils.formats import date_format, number_format, time_format
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from . import clock
@@ -52,26 +53,30 @@ def _local(value: dt.date | dt.datetime) -> dt.date:
     return value
 
 
+def _parts(day: dt.date) -> dict[str, int]:
+    return {"y": day.year, "m": day.month, "d": day.day}
+
+
 def date_long(value: dt.date | dt.datetime) -> str:
     """「2015年4月1日」; an instant is taken in Japan time."""
-    return date_format(_local(value), "DATE_FORMAT")
+    return _("%(y)d年%(m)d月%(d)d日") % _parts(_local(value))
 
 
 def date_short(value: dt.date | dt.datetime) -> str:
     """「2015/04/01」 (お申し込み日)."""
-    return date_format(_local(value), "SHORT_DATE_FORMAT")
+    return _("%(y)04d/%(m)02d/%(d)02d") % _parts(_local(value))
 
 
 def month_long(month: MonthLike | dt.date) -> str:
     """「2026年10月」."""
     day = month if isinstance(month, dt.date) else month.first_day
-    return date_format(day, "YEAR_MONTH_FORMAT")
+    return _("%(y)d年%(m)d月") % _parts(day)
 
 
 def datetime_long(moment: dt.datetime) -> str:
     """「2026年12月1日 09:05」, Japan time: when a notice says a change was made."""
     local = moment.astimezone(clock.TOKYO)
-    return f"{date_format(local.date(), 'DATE_FORMAT')} {time_format(local.time(), 'H:i')}"
+    return _("%(date)s %(time)s") % {"date": date_long(local), "time": f"{local:%H:%M}"}
 
 
 def day_before(day: dt.date) -> dt.date:

@@ -29,10 +29,17 @@ def test_japanese_as_the_manual_writes_it():
         assert f.date_long(dt.datetime(2026, 3, 31, 15, 30, tzinfo=dt.UTC)) == "2026年4月1日"  # JST
 
 
-def test_english_dates_come_from_the_locale_not_another_formatter():
+def test_dates_follow_the_pages_text_not_the_browsers_locale():
+    """An English browser with no English catalogue yet reads Japanese pages: their dates stay in
+    the Japanese pattern (not 「12/02/2026」 among Japanese text); an English catalogue entry for the
+    pattern is what changes them."""
+    from unittest import mock
+
     with translation.override("en"):
-        assert f.date_long(DAY) == "April 1, 2015"
-        assert f.month_long(Month(2026, 10)) == "October 2026"
+        assert f.date_short(DAY) == "2015/04/01" and f.date_long(DAY) == "2015年4月1日"
+        english = {"%(y)d年%(m)d月%(d)d日": "%(m)d/%(d)d/%(y)d"}
+        with mock.patch.object(f, "_", lambda text: english.get(text, text)):
+            assert f.date_long(DAY) == "4/1/2015"
         assert f.yen(1000).startswith("1,000")
 
 
