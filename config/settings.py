@@ -92,6 +92,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # runserver serves /static/ through WhiteNoise, as production does, not through Django's
+    # static handler (which answers 500 to a path such as /static/../config/settings.py).
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_tasks_db",
 ]
