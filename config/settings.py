@@ -192,24 +192,49 @@ LOGIN_FAILURES_PER_CLIENT = int(os.environ.get("LOGIN_FAILURES_PER_CLIENT", "50"
 LOGIN_THROTTLE_WINDOW = timedelta(minutes=15)
 LOGIN_LOCKOUT = timedelta(minutes=15)
 # Behind a reverse proxy that sets X-Forwarded-For, the number of proxies to trust (0 = none).
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# Production assumes a proxy (SECURE_PROXY_SSL_HEADER below) and so must say how many: left unset,
+# every client would share the proxy's address, and 50 typos anywhere would lock everyone out.
+# 0 is allowed there only when set explicitly (the server faces the clients itself).
+if PRODUCTION and os.environ.get("TRUSTED_PROXY_COUNT", "").strip() == "":
+    raise ImproperlyConfigured(
+        "TRUSTED_PROXY_COUNT must be set when MYPAGE_ENV=production: the number of reverse proxies "
+        "in front that append to X-Forwarded-For (1 behind one TLS proxy; 0 only without a proxy)"
+    )
+try:
+    TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT") or "0")
+except ValueError:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be a whole number (0, 1, 2, ...)") from None
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
 
 # --- Cache and sessions (F-LOGIN-4) --------------------------------------------------------
 # CACHE_URL (redis://host:port/db) names a cache that every server process shares. With one,
-# sessions are read from it and written through to the database (``cached_db``): a logged-in page
-# needs no session query. Without one (development, tests), each process has a local-memory cache
-# and sessions stay in the database only, because a per-process cache would keep a session alive in
-# one worker after a logout in another.
+# sessions are read from it and written through to the database (mypage.core.session_store, Django's
+# ``cached_db`` made safe to lose the cache): a logged-in page needs no session query. Without one
+# (development, tests), each process has a local-memory cache and sessions stay in the database only,
+# because a per-process cache would keep a session alive in one worker after a logout in another.
+# Redis down or hung is not an outage (mypage.core.cache): every call gives up after
+# CACHE_TIMEOUT_SECONDS, a failure makes this process skip the cache for CACHE_RETRY_SECONDS (sessions
+# then come from the database, pages are rendered), and a session's copy lives SESSION_CACHE_SECONDS
+# at most, which bounds how long a change lost with the cache can show.
 CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHE_TIMEOUT_SECONDS = float(os.environ.get("CACHE_TIMEOUT_SECONDS", "0.25"))
+CACHE_RETRY_SECONDS = float(os.environ.get("CACHE_RETRY_SECONDS", "5"))
+SESSION_CACHE_SECONDS = int(os.environ.get("SESSION_CACHE_SECONDS", "60"))
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "mypage.core.cache.ReusingRedisCache",  # Django's, one client per pool
+            "BACKEND": "mypage.core.cache.ResilientRedisCache",  # Django's, bounded, with a breaker
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "mypage"),
+            "OPTIONS": {
+                "socket_connect_timeout": CACHE_TIMEOUT_SECONDS,
+                "socket_timeout": CACHE_TIMEOUT_SECONDS,
+                "RETRY_SECONDS": CACHE_RETRY_SECONDS,
+            },
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "mypage.core.session_store"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -248,6 +273,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Mail (SMTP; console in development) ---------------------------------------------------
 # Django 6.1's MAILERS. With EMAIL_HOST set (or in production) mail goes out over SMTP.
+SMTP_TIMEOUT_SECONDS = int(os.environ.get("SMTP_TIMEOUT_SECONDS", "10"))  # per SMTP socket operation
 if PRODUCTION or os.environ.get("EMAIL_HOST"):
     MAILERS = {
         "default": {
@@ -258,7 +284,7 @@ if PRODUCTION or os.environ.get("EMAIL_HOST"):
                 "username": os.environ.get("EMAIL_HOST_USER", ""),
                 "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
                 "use_tls": env_bool("EMAIL_USE_TLS", False),
-                "timeout": 10,
+                "timeout": SMTP_TIMEOUT_SECONDS,
             },
         }
     }
@@ -279,14 +305,21 @@ TASKS = {
 MAIL_TRANSPORT = "mypage.notifications.adapters.SmtpMailTransport"
 # The mails' retry policy: attempts before a mail is marked 送信失敗, the waits between attempts
 # (seconds; the last one repeats), and how long one delivery attempt may stay claimed before it
-# counts as lost (a worker killed outright) and the mail is sent again.
+# counts as lost (a worker killed outright) and the mail is sent again. The worker looks for lost
+# attempts every half lease (core/worker.py), so a crashed worker's mail goes out again within
+# 1.5 leases: 60 s by default. The lease must outlast one attempt, i.e. the SMTP timeout.
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
 OUTBOX_RETRY_DELAYS = [
     int(item) for item in env_list("OUTBOX_RETRY_DELAYS", ["60", "300", "900", "1800", "3600", "7200"])
 ]
 if not OUTBOX_RETRY_DELAYS or OUTBOX_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("OUTBOX_RETRY_DELAYS must list seconds and OUTBOX_MAX_ATTEMPTS be >= 1")
-OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "300"))
+OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "40"))
+if OUTBOX_LEASE_SECONDS <= SMTP_TIMEOUT_SECONDS:
+    raise ImproperlyConfigured(
+        f"OUTBOX_LEASE_SECONDS ({OUTBOX_LEASE_SECONDS}) must be longer than the SMTP timeout "
+        f"(SMTP_TIMEOUT_SECONDS, {SMTP_TIMEOUT_SECONDS} s): a slow attempt would be made again while it runs"
+    )
 
 # --- Security headers (SPEC §14) ----------------------------------------------------------
 SECURE_CSP = {

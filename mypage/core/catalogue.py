@@ -1,5 +1,8 @@
 """Read access to the catalogue (brands, plans and products), cached per process.
 
+The login page takes its brand from here too (``brand``), so that it needs no query while the
+catalogue is cached (and renders during a database outage).
+
 The catalogue is a handful of rows that every page needs and staff rarely edit, so each process
 keeps it for ``CATALOGUE_CACHE_SECONDS`` (a save in the same process clears it at once).
 Cached plans are shared by every request of the process: read them, never change them.
@@ -76,11 +79,16 @@ def _load_plans() -> dict[int, Plan]:
     return {p.pk: p for p in Plan.objects.select_related("brand", "mail_product")}
 
 
+def _load_brands() -> dict[str, Brand]:
+    return {b.code: b for b in Brand.objects.order_by("id")}
+
+
 def _fresh() -> None:
     loaded_at = _cache.get("at")
     if not isinstance(loaded_at, float) or time.monotonic() - loaded_at > settings.CATALOGUE_CACHE_SECONDS:
         _cache["items"] = _load()
         _cache["plans"] = _load_plans()
+        _cache["brands"] = _load_brands()
         _cache["version"] = next(_loads)
         _cache["at"] = time.monotonic()
 
@@ -121,6 +129,18 @@ def plan(pk: int) -> Plan:
         _fresh()
         found = _cache["plans"][pk]  # type: ignore[index]
     assert isinstance(found, Plan)
+    return found
+
+
+def brand(code: str) -> Brand | None:
+    """The brand of ``code``, else the first brand (None: no brand at all), from the per-process
+    cache (a brand added in another process shows after ``CATALOGUE_CACHE_SECONDS``, as any other
+    catalogue edit). Shared by every request of the process: read it, never change it."""
+    _fresh()
+    brands = _cache["brands"]
+    assert isinstance(brands, dict)
+    found = brands.get(code) or next(iter(brands.values()), None)
+    assert found is None or isinstance(found, Brand)
     return found
 
 

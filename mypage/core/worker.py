@@ -20,7 +20,7 @@ from django.db import close_old_connections
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
 
-from .jobs import job_queues, jobs_pending, jobs_recover, leases_of
+from .jobs import job_models, job_queues, jobs_pending, jobs_recover, leases_of
 
 logger = logging.getLogger("mypage.jobs")
 
@@ -30,6 +30,16 @@ class _QuietLoopFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not str(record.msg).startswith(("Starting worker", "No more tasks to run"))
+
+
+def recovery_period(lease: dt.timedelta | None, recover_every: float = 60.0) -> float:
+    """Seconds between a worker's looks for lost attempts: at most ``recover_every``, and half the
+    shortest lease (``lease``, else each job model's own), so that a lost attempt is made again
+    within 1.5 leases of its start (the outbox: 40 + 20 s by default)."""
+    shortest = lease or min(
+        (model.retry_policy().lease for model in job_models()), default=dt.timedelta(seconds=300)
+    )
+    return min(recover_every, max(shortest.total_seconds() / 2, 0.1))
 
 
 @dataclass

@@ -15,6 +15,10 @@ language, the day and the catalogue — nothing else. The cache key holds all of
 What differs per request is put back on every hit: the CSRF token of each form (a fresh mask of
 the session's secret, exactly what rendering would have produced). A page rendered with a CSP
 nonce, a page with a flash message to show, and anything but a 200 GET are never cached.
+
+While the cache is unavailable (Redis down or hung: ``mypage.core.cache``'s breaker is open) the page
+is rendered without asking it; the cache backend itself never raises, so a failure in the middle of
+a request costs one bounded timeout, never the page.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from django.utils import translation
 
 from mypage.accounts.selectors import Viewer
 from mypage.core import clock
+from mypage.core.cache import cache_available
 
 # The value of every CSRF field: what differs between two requests for the same page.
 _CSRF_VALUE = re.compile(r'(?<=name="csrfmiddlewaretoken" value=")[^"]*')
@@ -59,6 +64,8 @@ def _has_messages(request: HttpRequest) -> bool:
 def cached_page(request: HttpRequest, viewer: Viewer, render: Callable[[], HttpResponse]) -> HttpResponse:
     """``render()``'s response, from the cache when the same page was rendered at this revision."""
     if request.method != "GET" or settings.PAGE_CACHE_SECONDS <= 0 or _has_messages(request):
+        return render()
+    if not cache_available(cache):
         return render()
     key = page_key(request, viewer)
     chunks = cache.get(key)

@@ -1,6 +1,6 @@
-"""Sessions with a shared cache (CACHE_URL → Redis, ``cached_db``), as production and the benchmark
-run them: a logged-in page reads its session from Redis, and a logout kills it there and in the
-database alike, so that no other worker can serve the old cookie."""
+"""Sessions with a shared cache (CACHE_URL → Redis, ``mypage.core.session_store``, i.e. ``cached_db``),
+as production and the benchmark run them: a logged-in page reads its session from Redis, and a logout
+kills it there and in the database alike, so that no other worker can serve the old cookie."""
 
 from __future__ import annotations
 
@@ -25,12 +25,13 @@ REDIS_URL = os.environ.get("TEST_CACHE_URL", "redis://127.0.0.1:6379/14")
 def redis_sessions(settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "mypage.core.cache.ReusingRedisCache",  # as config/settings.py with CACHE_URL
+            "BACKEND": "mypage.core.cache.ResilientRedisCache",  # as config/settings.py with CACHE_URL
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": f"mypage-test-{uuid.uuid4().hex}",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
         }
     }
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.SESSION_ENGINE = "mypage.core.session_store"
     cache.set("ping", "pong")  # fails loudly (no skip) when Redis is not running
     assert cache.get("ping") == "pong"
     yield

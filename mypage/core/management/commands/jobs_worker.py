@@ -11,8 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from mypage.core.jobs import job_models
-from mypage.core.worker import JobsWorker
+from mypage.core.worker import JobsWorker, recovery_period
 
 
 class Command(BaseCommand):
@@ -41,14 +40,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         lease = dt.timedelta(seconds=options["lease"]) if options["lease"] is not None else None
-        shortest = lease or min(
-            (model.retry_policy().lease for model in job_models()), default=dt.timedelta(seconds=300)
-        )
         worker = JobsWorker(
             lease=lease,
             interval=options["interval"],
             # A lost attempt is noticed within half a lease.
-            recover_every=min(options["recover_every"], max(shortest.total_seconds() / 2, 0.1)),
+            recover_every=recovery_period(lease, options["recover_every"]),
             batch=options["batch"],
             **({"worker_id": options["worker_id"]} if options["worker_id"] else {}),
         )
