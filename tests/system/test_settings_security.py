@@ -14,7 +14,7 @@ from tests.support.logins import HOLDER_9000, logged_in_client
 from tests.support.subprocess import manage as run_manage
 
 # What the test run's environment sets and a production check must not inherit.
-TEST_ONLY = {"DATABASE_URL", "DEBUG", "SECRET_KEY", "MYPAGE_ENV"}
+TEST_ONLY = {"DATABASE_URL", "DEBUG", "SECRET_KEY", "MYPAGE_ENV", "TRUSTED_PROXY_COUNT"}
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -38,10 +38,39 @@ def test_check_deploy_is_clean_in_production_mode(tmp_path):
         "check", "--deploy", "--fail-level", "WARNING",
         MYPAGE_ENV="production", SECRET_KEY="a-long-random-production-key-" + "z7" * 30,
         ALLOWED_HOSTS="mypage.spaaqs.ne.jp,mypage.ucom.ne.jp", MYPAGE_VAR_DIR=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", TRUSTED_PROXY_COUNT="1",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def production(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py check --deploy`` in production mode with everything else set."""
+    return manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        MYPAGE_ENV="production", SECRET_KEY="a-long-random-production-key-" + "z7" * 30,
+        ALLOWED_HOSTS="mypage.spaaqs.ne.jp", MYPAGE_VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", **env,
+    )  # fmt: skip
+
+
+def test_production_behind_its_proxy_refuses_to_start_without_trusted_proxy_count(tmp_path):
+    """Production assumes a TLS proxy (SECURE_PROXY_SSL_HEADER); without the count every client would
+    share the proxy's address, and 50 typos anywhere would lock everyone out (issue 11, point 8b)."""
+    unset: dict[str, str]
+    for unset in ({}, {"TRUSTED_PROXY_COUNT": ""}):
+        result = production(tmp_path, **unset)
+        assert result.returncode != 0 and "TRUSTED_PROXY_COUNT must be set" in result.stderr, unset
+    assert "must be 0 or more" in production(tmp_path, TRUSTED_PROXY_COUNT="-1").stderr
+    for count in ("0", "1"):  # 0 too, when said explicitly (no proxy in front)
+        result = production(tmp_path, TRUSTED_PROXY_COUNT=count)
+        assert result.returncode == 0, (count, result.stderr)
+    # Development keeps its default (no proxy).
+    development = manage(
+        "shell", "--no-imports", "-c", "from django.conf import settings as s; print(s.TRUSTED_PROXY_COUNT)",
+        MYPAGE_VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3",
+    )  # fmt: skip
+    assert development.returncode == 0 and development.stdout.strip() == "0", development.stderr
 
 
 def test_database_url_and_brand_hosts_come_from_the_environment(tmp_path):
