@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
+
+from tests.support.subprocess import ROOT, Project
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 START_TIMEOUT = 30.0  # seconds for a server to accept connections
@@ -226,3 +230,48 @@ class Browser:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         assert status == 200 and token is not None, (status, page[:300])
         return self.request("POST", "/logout/", {"csrfmiddlewaretoken": token.group(1)})
+
+
+def start_portal(project: Project, **env: str) -> tuple[subprocess.Popen[bytes], int]:
+    """The portal under gunicorn (one sync worker, as production runs it, but one, so that what a
+    test sees does not depend on which worker answers), with ``project``'s database and ``env``;
+    its output to the project's logs. Returns the process and its port, once it answers."""
+    port = free_port()
+    log = project.tmp_path / f"gunicorn-{len(project.logs)}.log"
+    project.logs.append(log)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", "1", "--worker-class", "sync", "--timeout", "60", "--no-control-socket"],
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **project.env, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: process.poll() is not None or answers(port), timeout=60, what="gunicorn")
+    except AssertionError:
+        terminate(process)
+        raise AssertionError(project.log_text()) from None
+    assert process.poll() is None, project.log_text()
+    return process, port
+
+
+def answers(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/static/portal/favicon.svg", headers={"Host": "127.0.0.1"})
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def terminate(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server: SIGTERM (gunicorn stops its workers), SIGKILL after 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
