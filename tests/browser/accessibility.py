@@ -86,33 +86,60 @@ def _serving(html: str) -> Any:
     return serve
 
 
-def check_html(browser: Browser, url: str, html: str) -> list[Finding]:
-    """axe-core's violations of ``html`` served at ``url``, at each width of ``WIDTHS``."""
-    findings: list[Finding] = []
-    for width in WIDTHS:
-        context = browser.new_context(locale="ja-JP", viewport={"width": width, "height": 900})
-        try:
-            page = context.new_page()
+class Replayer:
+    """One checker page per width, kept open for the whole run: the recorded HTML is served at its
+    own URL (``page.route``), the stylesheet and scripts come from the live server."""
 
-            page.route(url, _serving(html))
-            page.goto(url, wait_until="load")
-            results = _axe.run(page)
-        finally:
-            context.close()
-        for violation in results.response.get("violations", []):
-            findings.append(
-                Finding(
-                    url=url,
-                    width=width,
-                    rule=str(violation.get("id")),
-                    impact=str(violation.get("impact")),
-                    help=str(violation.get("help")),
-                    targets=tuple(
-                        str(t) for node in violation.get("nodes", []) for t in node.get("target", [])
-                    ),
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.pages: dict[int, Page] = {}
+
+    def page(self, width: int) -> Page:
+        if width not in self.pages:
+            context = self.browser.new_context(locale="ja-JP", viewport={"width": width, "height": 900})
+            self.pages[width] = context.new_page()
+        return self.pages[width]
+
+    def close(self) -> None:
+        for page in self.pages.values():
+            page.context.close()
+        self.pages.clear()
+
+    def check(self, url: str, html: str) -> list[Finding]:
+        """axe-core's violations of ``html`` served at ``url``, at each width of ``WIDTHS``."""
+        findings: list[Finding] = []
+        for width in WIDTHS:
+            page = self.page(width)
+            handler = _serving(html)
+            page.route(url, handler)
+            try:
+                page.goto(url, wait_until="load")
+                results = _axe.run(page)
+            finally:
+                page.unroute(url, handler)
+            for violation in results.response.get("violations", []):
+                findings.append(
+                    Finding(
+                        url=url,
+                        width=width,
+                        rule=str(violation.get("id")),
+                        impact=str(violation.get("impact")),
+                        help=str(violation.get("help")),
+                        targets=tuple(
+                            str(t) for node in violation.get("nodes", []) for t in node.get("target", [])
+                        ),
+                    )
                 )
-            )
-    return findings
+        return findings
+
+
+def check_html(browser: Browser, url: str, html: str) -> list[Finding]:
+    """``html`` served at ``url`` and checked at each width, in pages of its own."""
+    replayer = Replayer(browser)
+    try:
+        return replayer.check(url, html)
+    finally:
+        replayer.close()
 
 
 @dataclass
@@ -121,6 +148,7 @@ class Checker:
 
     browser: Browser
     artifacts: Path
+    replayer: Replayer | None = None
     seen: set[str] = field(default_factory=set)
     urls: list[str] = field(default_factory=list)
 
@@ -132,7 +160,9 @@ class Checker:
                 continue
             self.seen.add(key)
             self.urls.append(url)
-            findings.extend(check_html(self.browser, url, html))
+            if self.replayer is None:
+                self.replayer = Replayer(self.browser)
+            findings.extend(self.replayer.check(url, html))
         if findings:
             self._write(test_name, findings)
         return [f for f in findings if f.impact in BLOCKING]
@@ -143,6 +173,11 @@ class Checker:
         name = re.sub(r"[^A-Za-z0-9._-]+", "-", test_name)
         data: list[dict[str, Any]] = [f.__dict__ | {"targets": list(f.targets)} for f in findings]
         (folder / f"{name}.json").write_text(json.dumps(data, ensure_ascii=False, indent=2))
+
+    def close(self) -> None:
+        if self.replayer is not None:
+            self.replayer.close()
+        self.write_summary()
 
     def write_summary(self) -> None:
         """test-artifacts/axe/summary.json: how many distinct pages were checked, and which."""

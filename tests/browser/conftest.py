@@ -88,7 +88,7 @@ _recorder: Recorder | None = None
 def axe_checker(browser: Browser) -> Iterator[Checker]:
     checker = Checker(browser=browser, artifacts=ARTIFACTS)
     yield checker
-    checker.write_summary()
+    checker.close()
 
 
 @pytest.fixture(autouse=True)
