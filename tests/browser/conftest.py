@@ -25,6 +25,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 
 from mypage.demo.services import demo_seed
 
+from .accessibility import Checker, Recorder
+
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 CHROMIUM = "/usr/bin/chromium"
 BRAND_HOSTS = ("spaaqs.localhost", "ucom.localhost")
@@ -79,10 +81,42 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+_recorder: Recorder | None = None
+
+
+@pytest.fixture(scope="package")
+def axe_checker(browser: Browser) -> Iterator[Checker]:
+    checker = Checker(browser=browser, artifacts=ARTIFACTS)
+    yield checker
+    checker.close()
+
+
+@pytest.fixture(autouse=True)
+def accessibility(request: pytest.FixtureRequest, axe_checker: Checker) -> Iterator[Recorder]:
+    """axe-core on every page this test opens (tests/browser/accessibility.py): a serious or
+    critical violation at 1280 or 375 px fails the test."""
+    global _recorder
+    _recorder = recorder = Recorder()
+    try:
+        yield recorder
+    finally:
+        _recorder = None
+    blocking = axe_checker.check(request.node.name, recorder)
+    if blocking:
+        lines = "\n".join(finding.line() for finding in blocking)
+        pytest.fail(f"axe-core found serious or critical violations:\n{lines}")
+
+
+def _watched(context: BrowserContext) -> BrowserContext:
+    if _recorder is not None:
+        _recorder.watch_context(context)
+    return context
+
+
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     """A fresh browser profile per test: no cookies carried over."""
-    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    context = _watched(browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900}))
     context.set_default_timeout(EXPECT_TIMEOUT_MS)
     yield context
     context.close()
@@ -97,12 +131,14 @@ def page(context: BrowserContext) -> Page:
 def phone_page(browser: Browser) -> Iterator[Page]:
     """A page in a fresh phone-sized browser profile (375×812, ja-JP, touch, 2× pixels), closed
     on leaving the ``with`` block."""
-    context = browser.new_context(
-        locale="ja-JP",
-        viewport={"width": PHONE_WIDTH, "height": 812},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
+    context = _watched(
+        browser.new_context(
+            locale="ja-JP",
+            viewport={"width": PHONE_WIDTH, "height": 812},
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+        )
     )
     try:
         yield context.new_page()
