@@ -213,7 +213,10 @@ else:
 SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
 SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
 SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
-SESSION_COOKIE_AGE = int(SESSION_IDLE_TIMEOUT.total_seconds())
+# The stored session lives as long as a login may (12 h, moved on by each write); the 30 minutes
+# idle are SessionLifetimeMiddleware's to enforce, so it can still see an idle session and say on
+# the login page that it expired (portal/middleware.py).
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

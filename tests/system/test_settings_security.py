@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.test import Client
 
 from mypage.core import clock
@@ -67,7 +68,7 @@ def test_security_headers_on_every_page(demo):
         assert response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["X-Frame-Options"] == "DENY"
         assert "no-store" in response.headers["Cache-Control"]
-    assert "HttpOnly" in str(logged_in_client(HOLDER_9000).cookies["sessionid"])
+    assert "HttpOnly" in str(logged_in_client(HOLDER_9000).cookies[settings.SESSION_COOKIE_NAME])
 
 
 @pytest.mark.django_db

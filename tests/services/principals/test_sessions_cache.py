@@ -8,13 +8,14 @@ import os
 import uuid
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.support.logins import HOLDER_9000, login_post
+from tests.support.logins import HOLDER_9000, login_post, session_cookie
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def cache_key(session_key: str) -> str:
 def test_a_logged_in_page_reads_the_session_from_redis(demo, redis_sessions):
     client = Client(HTTP_HOST="spaaqs.localhost")
     assert login_post(client, HOLDER_9000).status_code == 302
-    key = client.cookies["sessionid"].value
+    key = session_cookie(client)
     assert cache.get(cache_key(key)) is not None
     assert Session.objects.filter(session_key=key).exists()  # written through to the database
 
@@ -60,13 +61,13 @@ def test_a_logged_in_page_reads_the_session_from_redis(demo, redis_sessions):
 def test_logout_removes_the_session_from_redis_and_the_database(demo, redis_sessions):
     client = Client(HTTP_HOST="spaaqs.localhost")
     assert login_post(client, HOLDER_9000).status_code == 302
-    key = client.cookies["sessionid"].value
+    key = session_cookie(client)
     client.post("/logout/")
     assert cache.get(cache_key(key)) is None
     assert not Session.objects.filter(session_key=key).exists()
 
     replay = Client(HTTP_HOST="spaaqs.localhost")
-    replay.cookies["sessionid"] = key
+    replay.cookies[settings.SESSION_COOKIE_NAME] = key
     response = replay.get("/overview/")
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
