@@ -39,7 +39,9 @@ STATEMENTS = "/billing/monthly/"
 
 
 def principal_of(who: Login) -> Principal:
-    return Principal.objects.get(login_key=f"{'holder' if who.form == 'customer' else 'account'}:{who.identifier}")
+    return Principal.objects.get(
+        login_key=f"{'holder' if who.form == 'customer' else 'account'}:{who.identifier}"
+    )
 
 
 def assert_sent_to_login(response) -> None:
