@@ -310,6 +310,10 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # ASVS V3.3.3: the browser accepts a __Host- cookie only with Secure, Path=/ and no Domain, so
+    # no other host of the domain (nor a plain-HTTP answer) can set or shadow these two.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # Catalogue/brand/plan data are cached per process for this long (staff edits show after it).
 CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "60"))
