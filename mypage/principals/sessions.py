@@ -86,7 +86,9 @@ def session_rotate(request: HttpRequest, principal: Principal) -> None:
                 session_key=session.session_key, defaults={"principal": principal}
             )
     except BaseException:
-        _forget(request)
+        # Rolled back: the old key's row is there again. The request goes on with it (the client
+        # keeps its cookie), never with the new key, which is not stored.
+        request.session = _store(old)
         raise
 
 

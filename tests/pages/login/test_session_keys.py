@@ -226,3 +226,20 @@ def test_a_login_whose_session_cannot_be_written_leaves_no_success_and_no_sessio
     assert LoginAttempt.objects.filter(outcome=LoginOutcome.SUCCESS).count() == 1
     assert PrincipalSession.objects.get().session_key == session_cookie(client)
     assert Session.objects.filter(session_key=session_cookie(client)).exists()
+
+
+def test_a_step_up_whose_new_key_cannot_be_recorded_changes_nothing(demo, monkeypatch):
+    client = logged_in_client(ADMIN_002)
+    client.raise_request_exception = False
+    location = client.get(STATEMENTS).headers["Location"]
+    before = session_cookie(client)
+    _break_principal_session(monkeypatch)
+    response = step_up(client, location)
+    monkeypatch.undo()
+    assert response.status_code >= 400
+    assert session_cookie(client) == before  # no new key was handed out
+    assert [s.session_key for s in Session.objects.all()] == [before]
+    assert [p.session_key for p in PrincipalSession.objects.all()] == [before]
+    assert not LoginAttempt.objects.filter(kind="holder").exists()  # no success without the step-up
+    assert client.get("/overview/").status_code == 200  # still logged in, as before
+    assert client.get(STATEMENTS).headers["Location"].startswith("/step-up/")  # but not stepped up
