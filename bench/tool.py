@@ -4,7 +4,9 @@ seed              create the benchmark contracts (1 and 6 account IDs) in the my
                   with licences for their security options, and close last month (issued statements)
 targets           print "name path" of every page bench/run measures (the 6-ID holder's)
 session NUMBER    log a customer number in (force_login) and print its session cookie
-csrf BASE_URL     GET BASE_URL/login/ and print the csrftoken cookie and the form's token
+cookies           print the names of the session and the CSRF cookie (SESSION_COOKIE_NAME,
+                  CSRF_COOKIE_NAME: __Host-sessionid, __Host-csrftoken in production)
+csrf BASE_URL     GET BASE_URL/login/ and print the CSRF cookie and the form's token
 queries           count the SQL queries of every measured page for both contracts -> results/queries.json
 hashcost [N]      time make_password/check_password of the first hasher -> results/hashcost.json
 profile [N]       where the time of each page goes, in-process (BENCH_PROFILE=1 bench/run)
@@ -169,30 +171,40 @@ def targets() -> None:
 
 
 def session_key(number: str) -> str:
+    from django.conf import settings
     from django.test import Client
 
     from mypage.contracts.models import Contract
 
     client = Client()
     client.force_login(Contract.objects.get(customer_number=number).principal)
-    return str(client.cookies["sessionid"].value)
+    return str(client.cookies[settings.SESSION_COOKIE_NAME].value)
 
 
 def session(number: str) -> None:
     print(session_key(number))
 
 
+def cookie_names() -> None:
+    from django.conf import settings
+
+    print(settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
+
+
 def csrf(base_url: str) -> None:
-    """The csrftoken cookie and a masked token from the login form, as a browser would get them."""
+    """The CSRF cookie and a masked token from the login form, as a browser would get them."""
+    from django.conf import settings
+
+    name = settings.CSRF_COOKIE_NAME
     with urllib.request.urlopen(f"{base_url}/login/", timeout=10) as response:  # noqa: S310 (127.0.0.1 only)
         cookies = SimpleCookie()
         for header in response.headers.get_all("Set-Cookie") or []:
             cookies.load(header)
         html = response.read().decode()
     match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    if "csrftoken" not in cookies or match is None:
-        sys.exit("csrf: no csrftoken cookie or csrfmiddlewaretoken in GET /login/")
-    print(cookies["csrftoken"].value, match.group(1))
+    if name not in cookies or match is None:
+        sys.exit(f"csrf: no {name} cookie or csrfmiddlewaretoken in GET /login/")
+    print(cookies[name].value, match.group(1))
 
 
 # --- in-process requests --------------------------------------------------------------------------
@@ -242,9 +254,11 @@ class InProcess:
 
 
 def _cookie(number: str) -> str:
+    from django.conf import settings
     from django.middleware.csrf import _get_new_csrf_string
 
-    return f"sessionid={session_key(number)}; csrftoken={_get_new_csrf_string()}"
+    session, csrf = settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME
+    return f"{session}={session_key(number)}; {csrf}={_get_new_csrf_string()}"
 
 
 @contextmanager
@@ -883,10 +897,13 @@ def main(argv: list[str]) -> None:
     if command == "report":
         report()
         return
+    setup_django()
     if command == "csrf":
         csrf(args[0])
         return
-    setup_django()
+    if command == "cookies":
+        cookie_names()
+        return
     if command == "seed":
         seed()
     elif command == "targets":

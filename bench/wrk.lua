@@ -8,7 +8,8 @@
 --
 -- A journey (BENCH_JOURNEY): steps separated by "|", each "METHOD PATH STATUS [LOCATION|-] [BODY]",
 -- requested in order, over and over. BENCH_COOKIE is sent with every step, and so is the session
--- cookie (sessionid) from the last response that set one. A step with another status than its own
+-- cookie (named BENCH_SESSION_COOKIE, default sessionid: the project's SESSION_COOKIE_NAME, which is
+-- __Host-sessionid in production) from the last response that set one. A step with another status than its own
 -- breaks the journey off: the next request starts it again. A journey keeps its state in the
 -- thread's Lua state, so it needs one connection per thread (wrk -tN -cN; bench/run does that).
 local method = os.getenv("BENCH_METHOD") or "GET"
@@ -16,6 +17,7 @@ local body = os.getenv("BENCH_BODY") or ""
 local cookie = os.getenv("BENCH_COOKIE") or ""
 local expect = tonumber(os.getenv("BENCH_EXPECT") or "200")
 local location = os.getenv("BENCH_EXPECT_LOCATION") or ""
+local session_cookie = os.getenv("BENCH_SESSION_COOKIE") or "sessionid"
 
 local steps = {}
 for spec in string.gmatch(os.getenv("BENCH_JOURNEY") or "", "[^|]+") do
@@ -72,7 +74,7 @@ if #steps > 0 then
     local headers = {}
     local jar = cookie
     if session ~= "" then
-      jar = (jar ~= "" and (jar .. "; ") or "") .. "sessionid=" .. session
+      jar = (jar ~= "" and (jar .. "; ") or "") .. session_cookie .. "=" .. session
     end
     if jar ~= "" then headers["Cookie"] = jar end
     local payload = nil
@@ -89,7 +91,10 @@ if #steps > 0 then
     -- wrk keeps one header of each name: a response that sets several cookies shows the last one,
     -- which is the session's in Django's order (the CSRF cookie is set first).
     local set = headers["Set-Cookie"] or ""
-    local sid = string.match(set, "^sessionid=([^;]*)")
+    local sid = nil
+    if string.sub(set, 1, #session_cookie + 1) == session_cookie .. "=" then  -- plain text, no pattern
+      sid = string.match(string.sub(set, #session_cookie + 2), "^([^;]*)")
+    end
     if sid ~= nil then
       if sid == '""' then session = "" else session = sid end
     end

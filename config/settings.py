@@ -241,7 +241,10 @@ else:
 SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
 SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
 SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
-SESSION_COOKIE_AGE = int(SESSION_IDLE_TIMEOUT.total_seconds())
+# The stored session lives as long as a login may (12 h, moved on by each write); the 30 minutes
+# idle are SessionLifetimeMiddleware's to enforce, so it can still see an idle session and say on
+# the login page that it expired (portal/middleware.py).
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -343,6 +346,10 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # ASVS V3.3.3: the browser accepts a __Host- cookie only with Secure, Path=/ and no Domain, so
+    # no other host of the domain (nor a plain-HTTP answer) can set or shadow these two.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 # Catalogue/brand/plan data are cached per process for this long (staff edits show after it).
 CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "60"))

@@ -39,6 +39,8 @@ What makes it safe:
   account-ID scope (404 for another contract's or, for a user ID, another ID) apply to each.
 - A refusal is ``core.errors.Refused`` (from ``prepare`` or from the service in ``commit``): the
   input screen shows it again with the messages beside their fields; nothing changed.
+- ``EndSession`` from ``prepare`` is not a refusal but the end of the login (「現在のパスワード」
+  wrong until its identifier locked, F-LOGIN-5): the flow logs out and the login page says why.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
@@ -85,6 +88,15 @@ _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 # --- what procedures exchange with the flow ---------------------------------------------------
+
+
+class EndSession(Exception):
+    """Raised by ``prepare`` when this login must end now: the flow logs the session out and
+    sends the browser to the login page, which shows ``message``."""
+
+    def __init__(self, message: str | Promise) -> None:
+        self.message = str(message)
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -402,6 +414,10 @@ class FormProcedure[F: forms.Form, P, R](Procedure[P, R]):
                     payload = self.prepare(step, form)
                 except Refused as refused:
                     _add_errors(form, refused.errors)
+                except EndSession as ended:
+                    logout(request)  # the session and its key are gone, as at ログアウト
+                    messages.error(request, ended.message)
+                    return redirect(settings.LOGIN_URL)
                 else:
                     self._keep(request, account, self.values(form), payload)
                     return redirect(self._url("_confirm", account))

@@ -24,10 +24,16 @@ def stamp_login(sender: Any, request: HttpRequest | None, **kwargs: Any) -> None
 
 
 class SessionLifetimeMiddleware:
-    """Ends a login 30 minutes after its last request, and 12 hours after it began.
+    """Ends a login 30 minutes after its last request, and 12 hours after it began: this
+    middleware is the authority on both, so it can tell the login page why (「セッションの有効期限が
+    切れました」, shown once).
 
-    The last-seen time is written at most once a minute, so a page view does not write the
-    session row on every request; the session's own expiry (SESSION_COOKIE_AGE) moves with it.
+    The stored session lives as long as the absolute timeout (SESSION_COOKIE_AGE, moved on by every
+    write), so an idle session is still there to be recognised when its owner comes back. One that
+    is gone all the same (a browser back after more than 12 hours, a session ended by a password
+    change elsewhere) is recognised by its cookie: the browser sends a session key the store does
+    not know. The last-seen time is written at most once a minute, so a page view does not write
+    the session row on every request.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -35,7 +41,12 @@ class SessionLifetimeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = request.session
-        if session.get(SESSION_KEY) is not None:
+        if session.get(SESSION_KEY) is None:
+            # A cookie whose session the store does not have (loading it dropped the key): a login
+            # that ended without a logout. A logout deletes the cookie, so a logged-out visitor has none.
+            if request.COOKIES.get(settings.SESSION_COOKIE_NAME) and session.session_key is None:
+                session[SESSION_EXPIRED] = True
+        else:
             now = clock.now().timestamp()
             login_at = float(session.get(SESSION_LOGIN_AT, 0))  # no stamp: treat as expired
             seen_at = float(session.get(SESSION_SEEN_AT, login_at))

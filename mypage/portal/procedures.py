@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.hashers import check_password
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -14,12 +13,14 @@ from mypage.accounts import rules, services
 from mypage.accounts.models import Permission
 from mypage.accounts.permissions import Feature, Role
 from mypage.accounts.services import AccountIdChange, AccountNames, NewAccountId, PreparedPassword
+from mypage.core.client import client_ip, user_agent
 from mypage.core.errors import Refused
 from mypage.lifecycle import account_delete
 from mypage.mail import selectors as mail_selectors
 from mypage.principals.models import Principal
+from mypage.principals.services import current_password_check
 
-from .flow import ConfirmOnlyProcedure, FormProcedure, Nothing, Row, Step, row
+from .flow import ConfirmOnlyProcedure, EndSession, FormProcedure, Nothing, Row, Step, row
 from .forms import AccountIdForm, PasswordChangeForm
 
 
@@ -170,6 +171,11 @@ class AccountDelete(ConfirmOnlyProcedure[Nothing, Nothing]):
 
 # --- F-PW and アカウントIDパスワード変更 ------------------------------------------------------------
 
+CURRENT_PASSWORD_LOCKED = gettext_lazy(
+    "現在のパスワードが一定回数以上正しく入力されなかったため、ログアウトしました。"
+    "お手数ですが、しばらく時間をおいてから再度ログインしてください。"
+)
+
 
 @dataclass(frozen=True)
 class PasswordChanged:
@@ -195,8 +201,19 @@ class _PasswordChange(FormProcedure[PasswordChangeForm, PreparedPassword, Passwo
     def prepare(self, step: Step, form: PasswordChangeForm) -> PreparedPassword:
         principal, identifier = self.target_login(step)
         data = form.cleaned_data
-        if "current_password" in data and not check_password(data["current_password"], principal.password):
-            raise Refused.field("current_password", _("現在のパスワードが正しくありません。"))
+        if "current_password" in data:
+            # A login of that principal (F-LOGIN-5): throttled, in the login log; locked, the
+            # session ends, as a stolen session must not guess the password without limit.
+            check = current_password_check(
+                principal=principal,
+                password=data["current_password"],
+                ip=client_ip(step.request),
+                user_agent=user_agent(step.request),
+            )
+            if check.locked:
+                raise EndSession(CURRENT_PASSWORD_LOCKED)
+            if not check.right:
+                raise Refused.field("current_password", _("現在のパスワードが正しくありません。"))
         return _prepared(step, data["password"], identifier, principal)
 
     def confirm_rows(self, step: Step, payload: PreparedPassword) -> list[Row]:

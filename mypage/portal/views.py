@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,13 +20,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from mypage.accounts.models import AccountId
 from mypage.accounts.permissions import Feature, Role, Verdict
 from mypage.accounts.selectors import Viewer
-from mypage.audit.models import LoginOutcome
 from mypage.core import clock
 from mypage.core.brands import brand_for_request
 from mypage.core.client import client_ip, user_agent
 from mypage.mail.selectors import account_services
 from mypage.principals.models import PrincipalKind
-from mypage.principals.services import login_invalid_record, principal_authenticate, step_up_verify
+from mypage.principals.services import login_invalid_record, principal_login, step_up_verify
 from mypage.subscriptions.selectors import account_overview, contract_overview
 
 from .access import (
@@ -82,6 +81,8 @@ LOGIN_FAILED = {
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
+    # Shown once (SessionLifetimeMiddleware set it), and never carried into the next login.
+    expired = request.session.pop(SESSION_EXPIRED, False)
     if request.method == "GET" and current_viewer(request) is not None:
         return redirect("portal:home")
     forms: dict[str, Any] = {
@@ -105,7 +106,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 kind=kind, identifier=str(form.data.get(form.add_prefix(field), "")), ip=ip, user_agent=agent
             )
         else:
-            result = principal_authenticate(
+            # Logged in under a new session key, even over a login of the same principal (F-LOGIN-4).
+            result = principal_login(
                 request=request,
                 kind=kind,
                 identifier=form.cleaned_data[field],
@@ -113,8 +115,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 ip=ip,
                 user_agent=agent,
             )
-            if result.principal is not None and result.outcome == LoginOutcome.SUCCESS:
-                login(request, result.principal)  # a new session key (F-LOGIN-4); stamps the clocks
+            if result.principal is not None:
                 return redirect(_safe_next(request, reverse("portal:home")))
             failed[which] = LOGIN_FAILED[kind]
     return render(
@@ -125,7 +126,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             "customer_form": forms["customer"],
             "account_form": forms["account"],
             "failed": failed,
-            "expired": request.session.pop(SESSION_EXPIRED, False),
+            "expired": expired,
             "next": _safe_next(request, ""),
         },
     )
@@ -204,7 +205,7 @@ def step_up(request: HttpRequest, viewer: Viewer) -> HttpResponse:
             password=form.cleaned_data["password"],
             ip=client_ip(request),
             user_agent=user_agent(request),
-        ):
+        ):  # the session now has a new key: the cookie from before the step-up opens nothing
             request.session[SESSION_STEP_UP_AT] = clock.now().timestamp()
             return redirect(_safe_next(request, reverse("portal:home")))
         failed = LOGIN_FAILED[PrincipalKind.HOLDER]

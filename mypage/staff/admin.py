@@ -13,33 +13,125 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import Action, ActionLocation
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from mypage.accounts.models import AccountId
-from mypage.audit.models import ActorKind, AuditEntry, LoginAttempt
+from mypage.audit.models import ActorKind, AuditEntry, LoginAttempt, LoginOutcome
 from mypage.audit.services import Actor
 from mypage.billing.models import MonthClose, Statement, StatementLine
 from mypage.contracts.models import Contract
-from mypage.core.client import client_ip
+from mypage.core.client import client_ip, user_agent
 from mypage.core.errors import Refused
 from mypage.core.jobs import JobState
 from mypage.core.models import Brand, Plan, Product
 from mypage.notifications.models import OutboxMail
 from mypage.notifications.services import STAFF_MAY_REQUEUE, mail_requeue
-from mypage.principals.models import PrincipalKind, login_key
+from mypage.principals.models import Principal, PrincipalKind
+from mypage.principals.services import (
+    login_invalid_record,
+    login_refusal_record,
+    principal_authenticate,
+    principal_login_open,
+)
 from mypage.subscriptions.models import Subscription
 
 
 class StaffAuthenticationForm(AdminAuthenticationForm):
     """Staff type their own name; it lives in the staff name space of login keys, so a customer
-    number or an account ID can never log in to the back office."""
+    number or an account ID can never log in to the back office.
 
+    The attempt goes through the customers' throttle and log (F-LOGIN-5, ``principal_authenticate``
+    with kind ``staff``): per name and per client, the same limits; one message for a wrong
+    password, a locked name and a name that is not staff; every attempt in the login log. The
+    success is logged by ``staff_login`` once the session exists."""
+
+    @method_decorator(sensitive_variables())
     def clean(self) -> dict[str, Any]:
-        username = self.cleaned_data.get("username")
-        if username:
-            self.cleaned_data["username"] = login_key(PrincipalKind.STAFF, username)
-        return super().clean()
+        assert self.request is not None, "the admin's login view passes the request"
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        ip, agent = client_ip(self.request), user_agent(self.request)
+        if not username or not password:
+            typed = str(self.data.get("username", ""))
+            login_invalid_record(kind=PrincipalKind.STAFF, identifier=typed, ip=ip, user_agent=agent)
+            return self.cleaned_data
+        result = principal_authenticate(
+            request=self.request,
+            kind=PrincipalKind.STAFF,
+            identifier=username,
+            password=password,
+            ip=ip,
+            user_agent=agent,
+        )
+        if result.principal is None:
+            raise self.get_invalid_login_error()
+        try:
+            self.confirm_login_allowed(result.principal)  # not staff (any more): the same message
+        except ValidationError:
+            login_refusal_record(
+                kind=PrincipalKind.STAFF,
+                identifier=username,
+                ip=ip,
+                user_agent=agent,
+                outcome=LoginOutcome.FAILURE,
+            )
+            raise
+        self.user_cache = result.principal
+        return self.cleaned_data
+
+
+class StaffLoginView(LoginView):
+    """Django's admin login, except that the login itself is ``principal_login_open``: the session
+    (a new key) with its principal-session row and the ``success`` attempt, in one transaction."""
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        principal = form.get_user()
+        assert isinstance(principal, Principal)
+        principal_login_open(
+            request=self.request,
+            principal=principal,
+            identifier=principal.identifier,
+            ip=client_ip(self.request),
+            user_agent=user_agent(self.request),
+        )
+        return HttpResponseRedirect(self.get_success_url())
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+def staff_login(request: HttpRequest) -> HttpResponseBase:
+    """/staff/login/ (``config/urls.py`` routes it before the admin's URLs): ``AdminSite.login``,
+    with ``StaffLoginView`` in place of Django's ``LoginView``."""
+    site = admin.site
+    redirect_url = LoginView().get_redirect_url(request) or reverse("admin:index", current_app=site.name)
+    if request.method == "GET" and site.has_permission(request):
+        return HttpResponseRedirect(redirect_url)
+    context = {
+        **site.each_context(request),
+        "title": gettext("Log in"),
+        "subtitle": None,
+        "app_path": request.get_full_path(),
+        "username": request.user.get_username(),
+        REDIRECT_FIELD_NAME: redirect_url,
+    }
+    request.current_app = site.name
+    view = StaffLoginView.as_view(
+        extra_context=context,
+        authentication_form=StaffAuthenticationForm,
+        template_name=site.login_template or "admin/login.html",
+    )
+    return view(request)
 
 
 if TYPE_CHECKING:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.test import Client
 
@@ -60,3 +61,16 @@ def assert_login_refused(who: Login, client: Client | None = None) -> HttpRespon
     after = client.get("/overview/")
     assert after.status_code == 302 and after.headers["Location"].startswith("/login/")
     return response
+
+
+def session_cookie(client: Client) -> str:
+    """The session key the client holds (the cookie's name follows ``SESSION_COOKIE_NAME``:
+    ``__Host-sessionid`` in production)."""
+    return str(client.cookies[settings.SESSION_COOKIE_NAME].value)
+
+
+def client_with_session(key: str, host: str = "spaaqs.localhost") -> Client:
+    """A fresh client that presents session key ``key``, as a replayed or stolen cookie would."""
+    client = Client(HTTP_HOST=host)
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+    return client

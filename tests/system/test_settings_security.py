@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.test import Client
 
 from mypage.core import clock
@@ -96,7 +98,7 @@ def test_security_headers_on_every_page(demo):
         assert response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["X-Frame-Options"] == "DENY"
         assert "no-store" in response.headers["Cache-Control"]
-    assert "HttpOnly" in str(logged_in_client(HOLDER_9000).cookies["sessionid"])
+    assert "HttpOnly" in str(logged_in_client(HOLDER_9000).cookies[settings.SESSION_COOKIE_NAME])
 
 
 @pytest.mark.django_db
@@ -113,3 +115,53 @@ def test_the_clock_is_tokyo_and_tests_can_move_it():
     with time_machine.travel(dt.datetime(2026, 12, 31, 15, 30, tzinfo=dt.UTC), tick=False):
         assert clock.now().utcoffset() == dt.timedelta(hours=9)
         assert clock.today() == dt.date(2027, 1, 1)  # already the new year in Tokyo
+
+
+# Issue 11, point 2 (ASVS V3.3.3): in production the session and CSRF cookies carry the __Host-
+# prefix, which browsers accept only with Secure, Path=/ and no Domain; the portal reads them back
+# by those names. A real production process (settings are read once), logging a demo holder in.
+PRODUCTION_LOGIN = """
+import json
+from django.conf import settings as s
+from django.test import Client
+from mypage.demo.services import demo_seed
+demo_seed()
+client = Client(HTTP_HOST="mypage.spaaqs.ne.jp")
+page = client.get("/login/", secure=True)
+login = client.post(
+    "/login/",
+    {"form": "customer", "c-customer_number": "90000000000000", "c-password": "demo-pass-9000"},
+    secure=True,
+)
+print(json.dumps({
+    "names": [s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME],
+    "page": page.status_code,
+    "login": [login.status_code, login.headers.get("Location")],
+    "set_cookie": {name: morsel.OutputString() for name, morsel in login.cookies.items()},
+    "page_set_cookie": sorted(page.cookies),
+    "overview": client.get("/overview/", secure=True).status_code,
+}))
+"""
+
+
+def test_production_cookies_have_the_host_prefix_and_are_read_by_that_name(tmp_path):
+    env = {
+        "MYPAGE_ENV": "production", "SECRET_KEY": "a-long-random-production-key-" + "z7" * 30,
+        "ALLOWED_HOSTS": "mypage.spaaqs.ne.jp", "MYPAGE_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "TRUSTED_PROXY_COUNT": "1",
+    }  # fmt: skip
+    for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+        result = manage(*command, **env)
+        assert result.returncode == 0, result.stderr[-3000:]
+    result = manage("shell", "--no-imports", "-v0", "-c", PRODUCTION_LOGIN, **env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["names"] == ["__Host-sessionid", "__Host-csrftoken"]
+    assert seen["page"] == 200 and seen["page_set_cookie"] == ["__Host-csrftoken"]
+    assert seen["login"] == [302, "/"]
+    assert sorted(seen["set_cookie"]) == ["__Host-csrftoken", "__Host-sessionid"]
+    for name, header in seen["set_cookie"].items():
+        attributes = [part.strip().lower() for part in header.split(";")[1:]]
+        assert "secure" in attributes and "path=/" in attributes, (name, header)
+        assert not any(a.startswith("domain") for a in attributes), (name, header)
+    assert seen["overview"] == 200  # the portal reads the session back from __Host-sessionid

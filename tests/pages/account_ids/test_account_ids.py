@@ -31,6 +31,7 @@ from tests.support.logins import (
     assert_login_refused,
     logged_in_client,
     login_post,
+    session_cookie,
 )
 from tests.support.pages import errors_of, text, token_of
 
@@ -184,7 +185,7 @@ def test_a_retired_id_can_never_be_taken_again_by_any_contract(demo):
 def test_delete_retires_ends_sessions_and_cancels_options_in_one_transaction(demo):
     user = logged_in_client(USER_003)
     assert user.get("/user/").status_code == 200
-    key = user.cookies["sessionid"].value
+    key = session_cookie(user)
     held = make_subscription(
         Contract.objects.get(customer_number="90000000000000"),
         "security_basic",

@@ -76,7 +76,10 @@ def walk(patterns, prefix="", namespace=""):
 
 ALL_URLS = list(walk(get_resolver().url_patterns))
 PORTAL_URLS = [(route, name, p) for route, name, p in ALL_URLS if name.startswith("portal:")]
-STAFF_URLS = [(route, name, p) for route, name, p in ALL_URLS if name.startswith("admin:")]
+# The back office: the admin's URLs, and its login view in front of the admin's (config/urls.py).
+STAFF_URLS = [
+    (route, name, p) for route, name, p in ALL_URLS if name.startswith("admin:") or route.startswith("staff/")
+]
 
 
 def concrete(route: str, account: str | None) -> str:

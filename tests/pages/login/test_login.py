@@ -29,6 +29,7 @@ from tests.support.logins import (
     assert_login_refused,
     logged_in_client,
     login_post,
+    session_cookie,
 )
 from tests.support.pages import text
 
@@ -154,19 +155,19 @@ def test_any_login_input_is_answered_without_a_server_error(demo, form, identifi
 def test_login_issues_a_new_session_key(demo):
     client = Client()
     client.get("/login/")
-    client.cookies["sessionid"] = "attacker-chosen-session-id"
+    client.cookies[settings.SESSION_COOKIE_NAME] = "attacker-chosen-session-id"
     login_post(client, HOLDER_9000)
-    assert client.cookies["sessionid"].value != "attacker-chosen-session-id"
-    assert Session.objects.filter(session_key=client.cookies["sessionid"].value).exists()
+    assert session_cookie(client) != "attacker-chosen-session-id"
+    assert Session.objects.filter(session_key=session_cookie(client)).exists()
 
 
 def test_logout_kills_the_old_cookie(demo):
     client = logged_in_client(HOLDER_9000)
-    old_cookie = client.cookies["sessionid"].value
+    old_cookie = session_cookie(client)
     response = client.post("/logout/")
     assert response.status_code == 302 and response.headers["Location"] == "/login/"
     replay = Client()
-    replay.cookies["sessionid"] = old_cookie
+    replay.cookies[settings.SESSION_COOKIE_NAME] = old_cookie
     response = replay.get("/overview/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login/")
 
@@ -198,7 +199,7 @@ def test_sessions_end_12_hours_after_login_even_when_active(demo):
         traveller.shift(dt.timedelta(minutes=21))  # 12 h 01 min after login
         response = client.get("/overview/")
         assert response.status_code == 302 and response.headers["Location"].startswith("/login/")
-        assert "セッションの有効期限が切れたため" in text(client.get(response.headers["Location"]))
+        assert "セッションの有効期限が切れました" in text(client.get(response.headers["Location"]))
 
 
 def test_a_deleted_account_id_cannot_log_in_and_its_sessions_end(demo):

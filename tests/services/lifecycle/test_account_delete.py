@@ -9,14 +9,14 @@ from django.contrib.sessions.models import Session
 from mypage import lifecycle
 from mypage.accounts.models import AccountId
 from tests.support.accounts import ACTOR
-from tests.support.logins import USER_003, logged_in_client
+from tests.support.logins import USER_003, logged_in_client, session_cookie
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_failure_anywhere_rolls_the_whole_deletion_back(demo, monkeypatch):
     user = logged_in_client(USER_003)
-    key = user.cookies["sessionid"].value
+    key = session_cookie(user)
 
     def broken(*, account, actor):
         raise RuntimeError("option cancellation failed")
