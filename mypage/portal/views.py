@@ -37,7 +37,7 @@ from .access import (
     public_view,
 )
 from .forms import AccountLoginForm, CustomerLoginForm, StepUpForm
-from .middleware import SESSION_EXPIRED
+from .middleware import session_expired_take
 from .navigation import side_menu
 from .pagecache import cached_page
 
@@ -82,7 +82,7 @@ LOGIN_FAILED = {
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
     # Shown once (SessionLifetimeMiddleware set it), and never carried into the next login.
-    expired = request.session.pop(SESSION_EXPIRED, False)
+    expired = session_expired_take(request)
     if request.method == "GET" and current_viewer(request) is not None:
         return redirect("portal:home")
     forms: dict[str, Any] = {

@@ -138,6 +138,22 @@ def test_a_session_expired_on_the_login_page_itself_is_said_there(demo):
         assert EXPIRED in text(client.get("/login/"))
 
 
+def test_a_made_up_session_cookie_is_told_expired_without_writing_a_session(demo):
+    """The cookie of a session the store does not know gets the message through a signed cookie
+    of its own: a client sending random session keys makes the portal write nothing."""
+    visitor = Client()
+    visitor.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
+    before = Session.objects.count()
+    response = visitor.get("/overview/")
+    assert_sent_to_login(response)
+    assert EXPIRED in text(visitor.get(response.headers["Location"]))
+    assert Session.objects.count() == before
+    assert EXPIRED not in text(visitor.get("/login/"))  # once
+    forged = Client()
+    forged.cookies["mypage_expired"] = "1"  # not signed: ignored
+    assert EXPIRED not in text(forged.get("/login/"))
+
+
 def test_a_logged_out_visitor_never_sees_the_expiry_message(demo):
     assert EXPIRED not in text(Client().get("/login/"))
     visitor = Client()
