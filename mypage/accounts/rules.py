@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import jaconv
 from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -70,8 +71,20 @@ def name_problems(value: str, *, label: str) -> list[str]:
     return []
 
 
+def kana_clean(value: str) -> str:
+    """氏名カナ as typed → full-width katakana: ひらがな and half-width ｶﾀｶﾅ (a phone's keyboard, an
+    IME left in hiragana) are converted, not refused (issue 11 #18).
+
+    Only kana are touched: NFC composes a kana with a combining (han)dakuten (か + ゙ → が), then
+    jaconv turns hiragana into katakana and half-width katakana into full width (kana only, not
+    ASCII or digits). Kanji, Latin letters, digits and emoji stay as typed, so ``kana_problems``
+    still refuses them: the conversion never makes invalid input valid."""
+    composed = unicodedata.normalize("NFC", value)
+    return jaconv.h2z(jaconv.hira2kata(composed), kana=True, ascii=False, digit=False)
+
+
 def kana_problems(value: str, *, label: str) -> list[str]:
-    """氏名カナ: full-width katakana only."""
+    """氏名カナ: full-width katakana only (``kana_clean`` first, where input is typed)."""
     if not value.strip():
         return [_("%(label)sを入力してください。") % {"label": label}]
     if len(value) > NAME_MAX:

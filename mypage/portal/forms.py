@@ -155,6 +155,12 @@ class AccountIdForm(MessagesPerField):
             self.add_error("account_id", problem)
         return value
 
+    def clean_family_name_kana(self) -> str:
+        return rules.kana_clean(self.cleaned_data["family_name_kana"])
+
+    def clean_given_name_kana(self) -> str:
+        return rules.kana_clean(self.cleaned_data["given_name_kana"])
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         values = {f: data[f] for f in rules.PROFILE_FIELDS if f in data}
