@@ -57,6 +57,30 @@ def account_id_problems(value: str) -> list[str]:
     return []
 
 
+# --- the rules in words: each field states its rule before the first mistake (issue 11 #12) ---
+
+
+def account_id_rule() -> str:
+    """What ``account_id_problems`` checks, and what follows from SPEC §4 (never changed, never
+    reused), as the field's help text."""
+    return _(
+        "%(min)d〜%(max)d文字の半角英小文字・数字・記号(-_.)で、英字で始めてください。記号で終わること、"
+        "記号を続けることはできません。登録後は変更できず、一度登録したIDは削除後も再登録できません。"
+    ) % {"min": ID_MIN, "max": ID_MAX}
+
+
+def name_rule() -> str:
+    """氏名 and ユーザーネーム (``name_problems``)."""
+    return _("%(max)d文字以内で入力してください。") % {"max": NAME_MAX}
+
+
+def kana_rule() -> str:
+    """氏名カナ (``kana_clean``, then ``kana_problems``)."""
+    return _(
+        "全角カタカナ%(max)d文字以内で入力してください。ひらがな・半角カタカナは全角カタカナに変換します。"
+    ) % {"max": NAME_MAX}
+
+
 def name_problems(value: str, *, label: str) -> list[str]:
     """氏名 and ユーザーネーム: letters (any script), marks, digits, spaces, 中黒, hyphen, dot."""
     if not value.strip():
