@@ -431,6 +431,7 @@ MIDDLEWARE_NAMES = {
     "ContentSecurityPolicyMiddleware": "csp",
     "SessionMiddleware": "sessions",
     "LocaleMiddleware": "locale",
+    "PageLanguageMiddleware": "locale",
     "CommonMiddleware": "common",
     "CsrfViewMiddleware": "csrf",
     "AuthenticationMiddleware": "auth",

@@ -104,7 +104,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "mypage.portal.language.PageLanguageMiddleware",  # LocaleMiddleware, limited to PAGE_LANGUAGES
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -254,6 +254,9 @@ STEP_UP_VALIDITY = timedelta(minutes=15)
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("日本語")), ("en", _("English"))]
+# The languages a browser may choose (Accept-Language, the language cookie): only those whose text
+# exists. English joins when mypage/locale/en is translated (mypage.portal.language).
+PAGE_LANGUAGES = ["ja"]
 LOCALE_PATHS = [BASE_DIR / "mypage" / "locale"]
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True

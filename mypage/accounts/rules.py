@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import jaconv
 from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -56,6 +57,30 @@ def account_id_problems(value: str) -> list[str]:
     return []
 
 
+# --- the rules in words: each field states its rule before the first mistake (issue 11 #12) ---
+
+
+def account_id_rule() -> str:
+    """What ``account_id_problems`` checks, and what follows from SPEC §4 (never changed, never
+    reused), as the field's help text."""
+    return _(
+        "%(min)d〜%(max)d文字の半角英小文字・数字・記号(-_.)で、英字で始めてください。記号で終わること、"
+        "記号を続けることはできません。登録後は変更できず、一度登録したIDは削除後も再登録できません。"
+    ) % {"min": ID_MIN, "max": ID_MAX}
+
+
+def name_rule() -> str:
+    """氏名 and ユーザーネーム (``name_problems``)."""
+    return _("%(max)d文字以内で入力してください。") % {"max": NAME_MAX}
+
+
+def kana_rule() -> str:
+    """氏名カナ (``kana_clean``, then ``kana_problems``)."""
+    return _(
+        "全角カタカナ%(max)d文字以内で入力してください。ひらがな・半角カタカナは全角カタカナに変換します。"
+    ) % {"max": NAME_MAX}
+
+
 def name_problems(value: str, *, label: str) -> list[str]:
     """氏名 and ユーザーネーム: letters (any script), marks, digits, spaces, 中黒, hyphen, dot."""
     if not value.strip():
@@ -70,8 +95,20 @@ def name_problems(value: str, *, label: str) -> list[str]:
     return []
 
 
+def kana_clean(value: str) -> str:
+    """氏名カナ as typed → full-width katakana: ひらがな and half-width ｶﾀｶﾅ (a phone's keyboard, an
+    IME left in hiragana) are converted, not refused (issue 11 #18).
+
+    Only kana are touched: NFC composes a kana with a combining (han)dakuten (か + ゙ → が), then
+    jaconv turns hiragana into katakana and half-width katakana into full width (kana only, not
+    ASCII or digits). Kanji, Latin letters, digits and emoji stay as typed, so ``kana_problems``
+    still refuses them: the conversion never makes invalid input valid."""
+    composed = unicodedata.normalize("NFC", value)
+    return jaconv.h2z(jaconv.hira2kata(composed), kana=True, ascii=False, digit=False)
+
+
 def kana_problems(value: str, *, label: str) -> list[str]:
-    """氏名カナ: full-width katakana only."""
+    """氏名カナ: full-width katakana only (``kana_clean`` first, where input is typed)."""
     if not value.strip():
         return [_("%(label)sを入力してください。") % {"label": label}]
     if len(value) > NAME_MAX:

@@ -80,6 +80,13 @@ class AccountIdChange:
     password: PreparedPassword | None
 
 
+def password_avoid(*, identifiers: list[str], contract: Contract) -> list[str]:
+    """What a password for ``contract`` must not contain: ``identifiers`` (the account ID, the
+    customer number) and the brand's names (SPEC §4). A form checks it in the same round as the
+    other fields; ``password_prepare`` checks it again, with the principal's history."""
+    return password_avoid_list(identifiers=identifiers, brand=contract.plan.brand)
+
+
 def password_prepare(
     password: str,
     *,
@@ -90,7 +97,7 @@ def password_prepare(
 ) -> PreparedPassword:
     """Check ``password`` against SPEC §4 and hash it; ``Refused`` (on ``field``) if the policy says
     no. ``identifiers``: the account ID and customer number it must not contain."""
-    avoid = password_avoid_list(identifiers=identifiers, brand=contract.plan.brand)
+    avoid = password_avoid(identifiers=identifiers, contract=contract)
     try:
         password_validate(password, avoid=avoid, principal=principal)
     except ValidationError as refused:

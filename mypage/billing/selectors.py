@@ -131,13 +131,47 @@ def chargeable_histories(
     return compute.histories(found, rows.code_by_pk)
 
 
-def statement_preview(*, contract: Contract, month: engine.Month) -> engine.Statement:
-    """What the engine says ``contract`` owes for ``month`` today: not stored (the open month)."""
+def _history(contract: Contract, month: engine.Month) -> tuple[list[engine.Subscription], engine.Catalogue]:
     rows = engine_catalogue()
     history = chargeable_histories(
         month=month, first_contract=contract.pk, last_contract=contract.pk, rows=rows
     ).get(contract.pk, [])
-    return engine.statement_for_month(history, month, rows.catalogue)
+    return history, rows.catalogue
+
+
+def statement_preview(*, contract: Contract, month: engine.Month) -> engine.Statement:
+    """What the engine says ``contract`` owes for ``month`` today: not stored (the open month)."""
+    history, catalogue = _history(contract, month)
+    return engine.statement_for_month(history, month, catalogue)
+
+
+def free_lines(*, contract: Contract, month: engine.Month) -> tuple[FreeLine, ...]:
+    """What ``contract`` holds in ``month`` without paying for it there (the engine's
+    ``free_months_for_month``): the statement's 0 円 lines. Computed when shown, for issued
+    statements too, and never stored: the issued lines (and every amount) stay what the close
+    wrote; these only say what else the customer held."""
+    history, catalogue = _history(contract, month)
+    return tuple(
+        FreeLine(f.product_code, f.product_name, f.account_id, f.reason.value)
+        for f in engine.free_months_for_month(history, month, catalogue)
+    )
+
+
+@dataclass(frozen=True)
+class NextMonth:
+    """翌月請求予定: next month's statement as the engine computes it from today's subscriptions
+    (as if nothing changes before then): the fees of what is held, the free first months over."""
+
+    month: engine.Month
+    subtotal: int
+    tax: int
+    total: int
+
+
+def next_month_estimate(*, contract: Contract) -> NextMonth:
+    month = engine.Month.of(clock.today()) + 1
+    statement = statement_preview(contract=contract, month=month)
+    return NextMonth(month, statement.subtotal, statement.tax, statement.total)
 
 
 def statement_issued(
@@ -170,6 +204,17 @@ class ViewLine:
     account_id: str | None
     amount: int
     kind: str  # billing_engine.ChargeKind value
+
+
+@dataclass(frozen=True)
+class FreeLine:
+    """A 0 円 line: held in the month, not charged in it (issue 11 #19)."""
+
+    product_code: str
+    product_name: str
+    account_id: str | None
+    reason: str  # billing_engine.FreeReason value: first_month (お申し込み月無料) | exemption (免責期間)
+    amount: int = 0
 
 
 @dataclass(frozen=True)

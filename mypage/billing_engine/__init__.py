@@ -11,12 +11,15 @@ from .rules import (
     Charge,
     ChargeKind,
     ChargePeriod,
+    FreeMonth,
+    FreeReason,
     ProductRule,
     Subscription,
     UnknownProductError,
     charged_months,
     charges_for_month,
     first_charge_date,
+    free_months_for_month,
 )
 from .statement import DEFAULT_TAX_PERCENT, Statement, statement_for_month, tax_on
 
@@ -27,6 +30,8 @@ __all__ = [
     "Charge",
     "ChargeKind",
     "ChargePeriod",
+    "FreeMonth",
+    "FreeReason",
     "Month",
     "ProductRule",
     "Statement",
@@ -35,6 +40,7 @@ __all__ = [
     "charged_months",
     "charges_for_month",
     "first_charge_date",
+    "free_months_for_month",
     "statement_for_month",
     "tax_on",
 ]

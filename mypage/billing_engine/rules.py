@@ -28,6 +28,13 @@ class ChargeKind(StrEnum):
     REAPPLICATION_FEE = "reapplication_fee"  # 事務手数料 on re-application (remote support)
 
 
+class FreeReason(StrEnum):
+    """Why a subscription held in a month is not charged in it (a 0 円 line of the statement)."""
+
+    FIRST_MONTH = "first_month"  # standard rule: 「お申し込み月無料」 (利用料金は購入翌月から発生)
+    EXEMPTION = "exemption"  # exemption rule: 免責期間 (the start month and the next)
+
+
 class UnknownProductError(LookupError):
     """A subscription names a product code the catalogue does not have."""
 
@@ -155,6 +162,19 @@ class Charge:
     kind: ChargeKind
 
 
+@dataclass(frozen=True, slots=True)
+class FreeMonth:
+    """A subscription held in ``month`` whose fee the rules do not charge in it: what a statement
+    shows as a 0 円 line with its reason, so that it says what the customer holds. Never money."""
+
+    subscription_id: int
+    product_code: str
+    product_name: str
+    account_id: str | None
+    month: Month
+    reason: FreeReason
+
+
 def charged_months(sub: Subscription, rule: BillingRule) -> ChargePeriod | None:
     """The months ``sub``'s monthly fee is charged under ``rule``; ``None`` if never (SPEC §7)."""
     start = Month.of(sub.applied_on)
@@ -218,3 +238,26 @@ def charges_for_month(subs: Sequence[Subscription], month: Month, catalogue: Cat
 
 def _charge(sub: Subscription, product: ProductRule, month: Month, amount: int, kind: ChargeKind) -> Charge:
     return Charge(sub.id, product.code, product.name, sub.account_id, month, amount, kind)
+
+
+def free_months_for_month(
+    subs: Sequence[Subscription], month: Month, catalogue: Catalogue
+) -> list[FreeMonth]:
+    """The subscriptions held in ``month`` (applied by its end, not cancelled before it began)
+    whose monthly fee ``charges_for_month`` does not charge in it because of their rule: the
+    purchase month of the standard rule (unless cancelled in that month, which is charged), the
+    免責期間 of the exemption rule. In purchase order; a product without a monthly fee has none.
+    The charges are not touched: these are what the statement says beside them."""
+    free: list[FreeMonth] = []
+    for sub in sorted(subs, key=lambda s: (s.applied_on, s.id)):
+        product = catalogue.rule_for(sub.product_code)
+        if not product.monthly_fee or month < Month.of(sub.applied_on):
+            continue
+        if sub.cancelled_on is not None and Month.of(sub.cancelled_on) < month:
+            continue  # ended before the month
+        period = charged_months(sub, product.rule)
+        if period is not None and month in period:
+            continue  # charged: a line of charges_for_month
+        reason = FreeReason.FIRST_MONTH if product.rule is BillingRule.STANDARD else FreeReason.EXEMPTION
+        free.append(FreeMonth(sub.id, product.code, product.name, sub.account_id, month, reason))
+    return free

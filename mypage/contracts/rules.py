@@ -57,6 +57,13 @@ _KINDS_ALLOWED = {
     PhoneKind.MOBILE: {_T.MOBILE, _T.FIXED_LINE_OR_MOBILE},
 }
 _KIND_OF_FIELD = {"phone": PhoneKind.ANY, "fax": PhoneKind.FAX, "mobile": PhoneKind.MOBILE}
+#: What each kind of number looks like, in its messages and help text.
+PHONE_EXAMPLES = {
+    PhoneKind.ANY: "03-1234-5678",
+    PhoneKind.FAX: "03-1234-5678",
+    PhoneKind.MOBILE: "090-1234-5678",
+}
+EMAIL_EXAMPLE = "taro@example.jp"
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,12 @@ def phone_clean(raw: str, *, kind: PhoneKind, label: str) -> str:
         return ""
     if len(value) > PHONE_INPUT_MAX or _has_control(value) or not _PHONE_CHARS.fullmatch(value):
         raise ValidationError(_("%(label)sは数字とハイフン(-)で入力してください。") % {"label": label})
-    wrong = _("%(label)sを市外局番から正しく入力してください。(例: 03-1234-5678)") % {"label": label}
+    wrong = (
+        # A mobile number has no 市外局番: its example is a mobile one (issue 11 #18).
+        _("%(label)sを正しく入力してください。(例: %(example)s)")
+        if kind is PhoneKind.MOBILE
+        else _("%(label)sを市外局番から正しく入力してください。(例: %(example)s)")
+    ) % {"label": label, "example": PHONE_EXAMPLES[kind]}
     compact = re.sub(r"[- ()]", "", value)
     if not compact.startswith(("0", "+81")):
         raise ValidationError(wrong)
@@ -137,6 +149,19 @@ def phone_clean(raw: str, *, kind: PhoneKind, label: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+def phone_rule(kind: PhoneKind) -> str:
+    """What ``phone_clean`` accepts for ``kind``, as the field's help text (issue 11 #12)."""
+    return {
+        PhoneKind.ANY: _("ご自宅または携帯電話の番号を市外局番から入力してください。(例: %(example)s)"),
+        PhoneKind.FAX: _("固定電話の番号を市外局番から入力してください。(例: %(example)s)"),
+        PhoneKind.MOBILE: _("070・080・090などで始まる携帯電話の番号を入力してください。(例: %(example)s)"),
+    }[kind] % {"example": PHONE_EXAMPLES[kind]}
+
+
+def email_rule() -> str:
+    return _("お手続き完了のお知らせをお送りします。(例: %(example)s)") % {"example": EMAIL_EXAMPLE}
+
+
 def same_phone(a: str, b: str) -> bool:
     """Whether two stored/cleaned phone numbers are the same number (only the hyphens may differ:
     numbers stored before this check may be hyphenated differently from ``phonenumbers``)."""
@@ -158,7 +183,8 @@ def email_clean(raw: str, *, label: str) -> str:
         EmailValidator()(value)
     except ValidationError:
         raise ValidationError(
-            _("%(label)sを正しく入力してください。(例: taro@example.jp)") % {"label": label}
+            _("%(label)sを正しく入力してください。(例: %(example)s)")
+            % {"label": label, "example": EMAIL_EXAMPLE}
         ) from None
     return value
 

@@ -98,6 +98,11 @@ def portal_view(feature: Feature) -> Callable[[View], View]:
                 kwargs["account"] = account_in_scope(
                     viewer=viewer, account_id=kwargs.pop("account_id"), decision=decision
                 )
+            elif decision.own_account_only:
+                # A user ID acts on an account-scoped function for its own ID only (SPEC §2 ○),
+                # through its ID's pages: a contract-wide page of it (オンラインストレージ for every
+                # ID) is the holder's and admin IDs'.
+                raise PermissionDenied
             return view(request, viewer, *args, **kwargs)
 
         wrapped.feature = feature  # type: ignore[attr-defined]

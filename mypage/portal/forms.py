@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mypage.accounts import rules
 from mypage.accounts.models import AccountId, Permission
+from mypage.principals.passwords import password_problems, password_rule
 
 CUSTOMER_NUMBER_RE = re.compile(r"[0-9]{14}")
 ACCOUNT_ID_RE = re.compile(rules.ACCOUNT_ID_SHAPE)
@@ -109,6 +110,17 @@ def _new_password(label: str | Any, *, required: bool = True) -> PasswordField:
     return field
 
 
+def _password_round(form: forms.Form, data: dict[str, Any], avoid: list[str]) -> None:
+    """The new password's rules that need no stored data (length, characters, the avoid list, the
+    common-password list), checked with the other fields: a too-short password is reported in
+    the same round as a wrong ID, not one round later (issue 11 #12). Only "used before" waits for
+    the procedure (``password_prepare``, which checks all of them again against the history)."""
+    password = data.get("password") or ""
+    if password and "password" not in form.errors:
+        for problem in password_problems(password, avoid=avoid):
+            form.add_error("password", problem)
+
+
 def _field_label(name: str) -> Any:
     """An account-ID field's label: the model's ``verbose_name`` (lazy), the one source."""
     return AccountId._meta.get_field(name).verbose_name  # type: ignore[union-attr]
@@ -137,15 +149,31 @@ class AccountIdForm(MessagesPerField):
     )
 
     def __init__(
-        self, *args: Any, editing: bool = False, with_permission: bool = True, **kwargs: Any
+        self,
+        *args: Any,
+        editing: bool = False,
+        with_permission: bool = True,
+        password_avoid: list[str] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.editing = editing
+        self.password_avoid = list(password_avoid or [])
+        # Each field's rule, shown before the first mistake (Django ties it with aria-describedby).
+        self.fields["account_id"].help_text = rules.account_id_rule()
+        for name in rules.NAME_FIELDS:
+            self.fields[name].help_text = rules.name_rule()
+        for name in rules.KANA_FIELDS:
+            self.fields[name].help_text = rules.kana_rule()
+        self.fields["password"].help_text = password_rule()
+        self.fields["password_confirm"].help_text = gettext("確認のため、もう一度入力してください。")
         if editing:
             del self.fields["account_id"]
             self.fields["password"].required = False
             self.fields["password_confirm"].required = False
-            self.fields["password"].help_text = _("変更しない場合は空欄のままにしてください。")
+            self.fields["password"].help_text = "{} {}".format(
+                gettext("変更しない場合は空欄のままにしてください。"), password_rule()
+            )
         if not with_permission:
             del self.fields["permission"]
 
@@ -154,6 +182,12 @@ class AccountIdForm(MessagesPerField):
         for problem in rules.account_id_problems(value):
             self.add_error("account_id", problem)
         return value
+
+    def clean_family_name_kana(self) -> str:
+        return rules.kana_clean(self.cleaned_data["family_name_kana"])
+
+    def clean_given_name_kana(self) -> str:
+        return rules.kana_clean(self.cleaned_data["given_name_kana"])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -164,6 +198,8 @@ class AccountIdForm(MessagesPerField):
         password, again = data.get("password") or "", data.get("password_confirm") or ""
         if (password or again) and password != again and "password_confirm" not in self.errors:
             self.add_error("password_confirm", _("確認用のパスワードが一致しません。"))
+        typed_id = [] if self.editing else [normalise(str(self.data.get("account_id", "")))]
+        _password_round(self, data, [*self.password_avoid, *typed_id])
         return data
 
 
@@ -175,14 +211,32 @@ class PasswordChangeForm(forms.Form):
     password = _new_password(_("新しいパスワード"))
     password_confirm = _new_password(_("新しいパスワード (確認)"))
 
-    def __init__(self, *args: Any, ask_current: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        ask_current: bool = True,
+        current_label: Any = None,
+        current_help: Any = "",
+        password_avoid: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.password_avoid = list(password_avoid or [])
+        self.fields["password"].help_text = password_rule()
+        self.fields["password_confirm"].help_text = gettext("確認のため、もう一度入力してください。")
         if not ask_current:
             del self.fields["current_password"]
+        else:
+            # Which password is meant, when the login's own is not the one asked (an account ID
+            # changing the お客様番号パスワード) or could be taken for another (issue 11 #12).
+            if current_label:
+                self.fields["current_password"].label = current_label
+            self.fields["current_password"].help_text = current_help
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         password, again = data.get("password") or "", data.get("password_confirm") or ""
         if password and again and password != again:
             self.add_error("password_confirm", _("確認用のパスワードが一致しません。"))
+        _password_round(self, data, self.password_avoid)
         return data

@@ -20,10 +20,14 @@ and ``csrf_token``):
 - ``current_language()`` — the active language code (``<html lang>``).
 - the filters of ``mypage.core.formatting`` — ``{{ fee|yen_before_tax }}``, ``{{ day|date_long }}``,
   ``{{ month|month_long }}``…: money and dates in the active language, one formatter each.
+- ``tel`` — a phone number as a ``tel:`` link (``{{ brand.support_phone|tel }}``); inside a
+  translated sentence, escape the sentence first so the link stays a link:
+  ``{{ _("TEL: %(phone)s")|e|format(phone=brand.x|tel) }}`` (the other values are escaped by it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, MutableMapping
 from functools import lru_cache
 from typing import Any
@@ -37,8 +41,22 @@ from django.utils import translation
 from jinja2 import Environment
 from jinja2.ext import Extension
 from jinja2.lexer import TOKEN_DOT, TOKEN_LPAREN, TOKEN_NAME, TOKEN_RPAREN, TOKEN_STRING, Token, TokenStream
+from markupsafe import Markup
 
 from mypage.core.formatting import FILTERS
+
+_NOT_IN_TEL = re.compile(r"[^0-9+\-]")
+
+
+def tel(number: object) -> Markup:
+    """A phone number as a link a phone can call (issue 11 #18): ``tel:`` with the digits and
+    hyphens as written (RFC 3966's visual separators). The national form, not +81: Japanese
+    free-dial numbers (0120…) cannot be called in the international form. Nothing → nothing."""
+    shown = str(number or "").strip()
+    href = _NOT_IN_TEL.sub("", shown)
+    if not href:
+        return Markup.escape(shown)
+    return Markup('<a href="tel:{}" class="tel">{}</a>').format(href, shown)
 
 
 @lru_cache(maxsize=8192)
@@ -145,6 +163,7 @@ def environment(**options: Any) -> Environment:
         url=url, static=static, get_messages=messages, current_language=translation.get_language
     )
     env.filters.update(FILTERS)
+    env.filters["tel"] = tel
     env.mypage_base = env
     env.mypage_overlays = {}
     return env

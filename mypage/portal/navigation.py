@@ -136,6 +136,10 @@ def _menu(prefix: str, version: int, role: Role, plan_pk: int, account_id: str |
             decision = decide(entry.feature, role, plan)
             if not decision.visible:
                 continue
+            if decision.own_account_only and not entry.own_account:
+                # A user ID sees account-scoped functions only as its own ID's pages: the
+                # contract-wide page would refuse it (portal.access), so it is not offered.
+                continue
             if entry.own_account:
                 # Holders and admin IDs reach every ID's pages from the overview; the menu shows
                 # these only on the user-permission screen, for the ID's own pages.

@@ -43,6 +43,13 @@ def _prepared(step: Step, password: str, account_id: str, principal: Principal |
     )
 
 
+def _avoid(step: Step, *identifiers: str) -> list[str]:
+    """What a new password of this contract must not contain, for the form's own round."""
+    return services.password_avoid(
+        identifiers=[*identifiers, step.contract.customer_number], contract=step.contract
+    )
+
+
 def _permission_row(value: str) -> Row:
     return row(_("アカウント権限種別"), Permission(value).label if value in Permission.values else "")
 
@@ -65,6 +72,10 @@ class AccountNew(FormProcedure[AccountIdForm, NewAccountId, AccountCreated]):
     form_class = AccountIdForm
     initial_values = {"permission": Permission.USER}
     complete_template = "portal/account_new_complete.html"
+
+    def form(self, step: Step, **kwargs: Any) -> AccountIdForm:
+        # The typed ID is added to the avoid list by the form itself.
+        return AccountIdForm(password_avoid=_avoid(step), **kwargs)
 
     def prepare(self, step: Step, form: AccountIdForm) -> NewAccountId:
         data = form.cleaned_data
@@ -98,7 +109,12 @@ class AccountEdit(FormProcedure[AccountIdForm, AccountIdChange, Nothing]):
     form_class = AccountIdForm
 
     def form(self, step: Step, **kwargs: Any) -> AccountIdForm:
-        return AccountIdForm(editing=True, with_permission=step.viewer.role is not Role.USER, **kwargs)
+        return AccountIdForm(
+            editing=True,
+            with_permission=step.viewer.role is not Role.USER,
+            password_avoid=_avoid(step, step.target.account_id),
+            **kwargs,
+        )
 
     def initial(self, step: Step) -> dict[str, Any]:
         return {
@@ -195,8 +211,20 @@ class _PasswordChange(FormProcedure[PasswordChangeForm, PreparedPassword, Passwo
     def asks_current(self, step: Step) -> bool:
         return True
 
+    def current_label(self, step: Step) -> tuple[str, str]:
+        """「現在のパスワード」's label and help text: which password is asked for."""
+        return _("現在のパスワード"), ""
+
     def form(self, step: Step, **kwargs: Any) -> PasswordChangeForm:
-        return PasswordChangeForm(ask_current=self.asks_current(step), **kwargs)
+        _principal, identifier = self.target_login(step)
+        label, help_text = self.current_label(step)
+        return PasswordChangeForm(
+            ask_current=self.asks_current(step),
+            current_label=label,
+            current_help=help_text,
+            password_avoid=_avoid(step, identifier),
+            **kwargs,
+        )
 
     def prepare(self, step: Step, form: PasswordChangeForm) -> PreparedPassword:
         principal, identifier = self.target_login(step)
@@ -232,6 +260,17 @@ class CustomerPassword(_PasswordChange):
     def target_login(self, step: Step) -> tuple[Principal, str]:
         return Principal.objects.get(pk=step.contract.principal_id), step.contract.customer_number
 
+    def current_label(self, step: Step) -> tuple[str, str]:
+        # The manual's name of this password (お客様番号パスワード, manual §2.5). An admin ID is
+        # logged in with its own password, but this asks the contract's: said in so many words.
+        label = _("現在のお客様番号パスワード")
+        if step.viewer.account is None:
+            return label, ""
+        return label, _(
+            "お客様番号 “%(number)s” のパスワードです（ログイン中のアカウントID “%(account_id)s” の"
+            "パスワードではありません）。"
+        ) % {"number": step.contract.customer_number, "account_id": step.viewer.account.account_id}
+
     def commit(self, step: Step, payload: PreparedPassword) -> PasswordChanged:
         notice_to = services.customer_password_change(
             contract=step.contract, actor=step.actor, password=payload
@@ -254,6 +293,14 @@ class AccountPassword(_PasswordChange):
         # Its own password: the current one first. The holder or an admin ID setting another
         # ID's password does not know it.
         return step.target.principal_id == step.viewer.principal.pk
+
+    def current_label(self, step: Step) -> tuple[str, str]:
+        # Asked only of the ID itself (asks_current): its アカウントIDパスワード, named.
+        return (
+            _("現在のパスワード（ログイン中のアカウントID “%(account_id)s” のパスワード）")
+            % {"account_id": step.target.account_id},
+            "",
+        )
 
     def commit(self, step: Step, payload: PreparedPassword) -> PasswordChanged:
         notice_to = services.account_password_change(account=step.target, actor=step.actor, password=payload)

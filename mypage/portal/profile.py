@@ -69,6 +69,14 @@ class ProfileForm(MessagesPerField):
             field.error_messages["null_characters_not_allowed"] = _(
                 "%(label)sに使用できない文字が含まれています。"
             ) % {"label": label}
+        # Each field's rule before the first mistake (issue 11 #12).
+        for name, kind in (
+            ("phone", rules.PhoneKind.ANY),
+            ("fax", rules.PhoneKind.FAX),
+            ("mobile", rules.PhoneKind.MOBILE),
+        ):
+            self.fields[name].help_text = rules.phone_rule(kind)
+        self.fields["contact_email"].help_text = rules.email_rule()
         self.fields["occupation"].error_messages.update(
             required=_("職業を選択してください。"), invalid_choice=_("職業を選択してください。")
         )

@@ -23,7 +23,14 @@ from mypage import billing_engine as engine
 from mypage.accounts.permissions import Feature
 from mypage.accounts.selectors import Viewer
 from mypage.billing.models import LineKind
-from mypage.billing.selectors import NoStatementError, StatementView, statement_month_rows, statement_view
+from mypage.billing.selectors import (
+    NoStatementError,
+    StatementView,
+    free_lines,
+    next_month_estimate,
+    statement_month_rows,
+    statement_view,
+)
 from mypage.core import clock
 
 from .access import portal_view
@@ -49,7 +56,10 @@ def statement_months(request: HttpRequest, viewer: Viewer) -> HttpResponse:
         request,
         viewer,
         "portal/billing_months.html",
-        {"rows": statement_month_rows(contract=viewer.contract)},
+        {
+            "rows": statement_month_rows(contract=viewer.contract),
+            "next_month": next_month_estimate(contract=viewer.contract),
+        },
     )
 
 
@@ -65,6 +75,9 @@ def statement_detail(request: HttpRequest, viewer: Viewer, month: engine.Month) 
         "month_over": month < engine.Month.of(clock.today()),
         "statement": statement,
         "fee_kind": LineKind.REAPPLICATION_FEE.value,
+        # What was held without charge in the month: 0 円 lines (お申し込み月無料, 免責期間).
+        "free_lines": free_lines(contract=viewer.contract, month=month) if statement else (),
+        "exemption": engine.FreeReason.EXEMPTION.value,
     }
     response = page(request, viewer, "portal/billing_statement.html", context)
     if statement is None:

@@ -71,6 +71,15 @@ def password_problems(
     return problems
 
 
+def password_rule() -> str:
+    """The policy in words, as a password field states it before the first mistake (issue 11 #12):
+    the same rules ``password_problems`` checks."""
+    return gettext(
+        "%(min)d〜%(max)d文字の半角英数字記号で入力してください。アカウントID・お客様番号・ブランド名を"
+        "含むもの、推測されやすいもの、過去に利用したものはご利用いただけません。"
+    ) % {"min": MIN_LENGTH, "max": MAX_LENGTH}
+
+
 def password_validate(
     password: str, *, avoid: Iterable[str] = (), principal: Principal | None = None
 ) -> None:

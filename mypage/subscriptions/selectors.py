@@ -16,7 +16,7 @@ from mypage.core import clock
 from mypage.core.catalogue import CatalogueItem, catalogue, item_by_pk
 from mypage.core.catalogue import plan as cached_plan
 from mypage.core.models import Plan, ProductCategory, ProductScope
-from mypage.core.sql import fixed_query, fixed_rows
+from mypage.core.sql import db_value, fixed_query, fixed_rows
 from mypage.mail import selectors as mail_selectors
 
 from . import rules
@@ -32,19 +32,46 @@ def live_subscriptions(contract: Contract) -> list[Subscription]:
     )
 
 
-def _live_holdings_query(contract_id: int) -> QuerySet[Subscription]:
-    return Subscription.objects.filter(contract_id=contract_id, cancelled_on__isnull=True).values_list(  # type: ignore[return-value]
-        "product_id", "account_id"
+_SINCE = dt.date(2000, 1, 1)  # the sentinel of a fixed query's "cancelled since" parameter
+
+
+def _month_start() -> dt.date:
+    return clock.today().replace(day=1)
+
+
+def cancelled_until(cancelled_on: dt.date | None) -> dt.date | None:
+    """The last day a subscription cancelled on ``cancelled_on`` still runs — the end of its
+    month (SPEC §7.4: 当月末日での解約) — while that month is the current one; else None."""
+    if cancelled_on is None or cancelled_on < _month_start():
+        return None
+    return engine.Month.of(cancelled_on).last_day
+
+
+def _holdings_query(contract_id: int, since: dt.date) -> QuerySet[Subscription]:
+    return (
+        Subscription.objects.filter(contract_id=contract_id)  # type: ignore[return-value]
+        .filter(Q(cancelled_on__isnull=True) | Q(cancelled_on__gte=since))
+        .values_list("product_id", "account_id", "cancelled_on")
     )
 
 
-def live_holdings(contract: Contract) -> list[tuple[CatalogueItem, int | None]]:
-    """(product, account ID pk or None) of each live subscription: what the overview counts, read
-    without building model instances (one query, compiled once per process and prepared on
-    PostgreSQL: ``mypage.core.sql``; products from the catalogue cache)."""
-    rows = fixed_rows(fixed_query(_live_holdings_query, 0), [contract.pk])
+def holdings(contract: Contract) -> list[tuple[CatalogueItem, int | None, dt.date | None]]:
+    """(product, account ID pk or None, cancelled on) of each live subscription and of each one
+    cancelled this month (still running to the month's end: 解約済): what the overview counts and
+    shows, read without building model instances (one query, compiled once per process and
+    prepared on PostgreSQL: ``mypage.core.sql``; products from the catalogue cache)."""
+    since = db_value(Subscription, "cancelled_on", _month_start())
+    rows = fixed_rows(fixed_query(_holdings_query, 0, _SINCE), [contract.pk, since])
     by_pk = {item.pk: item for item in catalogue().values()}
-    return [(by_pk.get(product_id) or item_by_pk(product_id), account_id) for product_id, account_id in rows]
+    return [
+        (by_pk.get(product_id) or item_by_pk(product_id), account_id, cancelled_on)
+        for product_id, account_id, cancelled_on in rows
+    ]
+
+
+def live_holdings(contract: Contract) -> list[tuple[CatalogueItem, int | None]]:
+    """(product, account ID pk or None) of each live subscription: what the overview counts."""
+    return [(item, account) for item, account, cancelled_on in holdings(contract) if cancelled_on is None]
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,8 @@ class Usage:
 class ProductStatus:
     item: CatalogueItem
     held: int  # live subscriptions
+    # Not held, but cancelled this month: it runs to this day (「解約済（YYYY年M月末まで）」).
+    cancelled_until: dt.date | None = None
 
     @property
     def purchased(self) -> bool:
@@ -108,18 +137,35 @@ class ContractOverview:
     accounts: list[AccountRow]
 
 
-def _status(code: str, contract: Contract, held: dict[str, int]) -> ProductStatus | None:
+Ended = dict[tuple[int | None, str], dt.date]  # (account ID pk or None, product code) → last day
+
+
+def _ended(rows: list[tuple[CatalogueItem, int | None, dt.date | None]]) -> Ended:
+    """The products cancelled this month, per scope, with the day they run to."""
+    ended: Ended = {}
+    for item, account_pk, cancelled_on in rows:
+        until = cancelled_until(cancelled_on)
+        if until is not None:
+            scope = account_pk if item.scope == ProductScope.ACCOUNT_ID else None
+            ended[(scope, item.code)] = until
+    return ended
+
+
+def _status(code: str, contract: Contract, held: dict[str, int], ended: Ended) -> ProductStatus | None:
     item = catalogue().get(code)
     if item is None or not item.offered_to(contract.plan):
         return None
-    return ProductStatus(item=item, held=held.get(code, 0))
+    count = held.get(code, 0)
+    return ProductStatus(item=item, held=count, cancelled_until=None if count else ended.get((None, code)))
 
 
 def _account_rows(
     accounts: list[mail_selectors.AccountServices],
     held_by_account: dict[int, dict[str, int]],
     contract: Contract,
+    ended: Ended | None = None,
 ) -> list[AccountRow]:
+    ended = ended or {}
     security_items = [
         i
         for i in catalogue().values()
@@ -129,7 +175,9 @@ def _account_rows(
         AccountRow(
             services=a,
             security=[
-                ProductStatus(item=i, held=held_by_account[a.account.pk].get(i.code, 0))
+                _account_status(
+                    i, held_by_account[a.account.pk].get(i.code, 0), ended.get((a.account.pk, i.code))
+                )
                 for i in security_items
             ],
         )
@@ -137,9 +185,15 @@ def _account_rows(
     ]
 
 
-def _account_holdings_query(account_id: int) -> QuerySet[Subscription]:
-    return Subscription.objects.filter(account_id=account_id, cancelled_on__isnull=True).values_list(  # type: ignore[return-value]
-        "product_id"
+def _account_status(item: CatalogueItem, held: int, until: dt.date | None) -> ProductStatus:
+    return ProductStatus(item=item, held=held, cancelled_until=None if held else until)
+
+
+def _account_holdings_query(account_id: int, since: dt.date) -> QuerySet[Subscription]:
+    return (
+        Subscription.objects.filter(account_id=account_id)  # type: ignore[return-value]
+        .filter(Q(cancelled_on__isnull=True) | Q(cancelled_on__gte=since))
+        .values_list("product_id", "cancelled_on")
     )
 
 
@@ -148,9 +202,16 @@ def account_overview(account: AccountId) -> AccountRow:
     (loaded,) = mail_selectors.account_services(account.contract, only=account)
     held: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_pk = {item.pk: item for item in catalogue().values()}
-    for (product_id,) in fixed_rows(fixed_query(_account_holdings_query, 0), [account.pk]):
-        held[account.pk][(by_pk.get(product_id) or item_by_pk(product_id)).code] += 1
-    (row,) = _account_rows([loaded], held, account.contract)
+    since = db_value(Subscription, "cancelled_on", _month_start())
+    rows: list[tuple[CatalogueItem, int | None, dt.date | None]] = []
+    for product_id, cancelled_on in fixed_rows(
+        fixed_query(_account_holdings_query, 0, _SINCE), [account.pk, since]
+    ):
+        item = by_pk.get(product_id) or item_by_pk(product_id)
+        rows.append((item, account.pk, cancelled_on))
+        if cancelled_on is None:
+            held[account.pk][item.code] += 1
+    (row,) = _account_rows([loaded], held, account.contract, _ended(rows))
     return row
 
 
@@ -161,7 +222,11 @@ def contract_overview(contract: Contract) -> ContractOverview:
     held: dict[str, int] = defaultdict(int)
     held_by_account: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     added_mail = added_web = added_storage = 0
-    for product, account_pk in live_holdings(contract):
+    rows = holdings(contract)
+    ended = _ended(rows)
+    for product, account_pk, cancelled_on in rows:
+        if cancelled_on is not None:
+            continue  # cancelled this month: 解約済, counted nowhere
         if product.scope == ProductScope.ACCOUNT_ID and account_pk is not None:
             held_by_account[account_pk][product.code] += 1
         else:
@@ -170,15 +235,15 @@ def contract_overview(contract: Contract) -> ContractOverview:
         added_web += product.adds_web_space
         added_storage += product.adds_storage
 
-    rows = _account_rows(accounts, held_by_account, contract)
-    mail_status = _status(plan.mail_product.code, contract, held)
+    account_rows = _account_rows(accounts, held_by_account, contract, ended)
+    mail_status = _status(plan.mail_product.code, contract, held, ended)
     assert mail_status is not None, "a plan's mail product is always offered to it"
     return ContractOverview(
         contract=contract,
         mail_service=mail_status,
-        remote_support=_status("remote_support", contract, held),
-        warranty=_status("warranty_basic", contract, held),
-        warranty_addon=_status("warranty_addon", contract, held),
+        remote_support=_status("remote_support", contract, held, ended),
+        warranty=_status("warranty_basic", contract, held, ended),
+        warranty_addon=_status("warranty_addon", contract, held, ended),
         account_ids=Usage(used=len(accounts), base=plan.account_id_limit, added=0),
         mail=Usage(used=sum(1 for a in accounts if a.uses_isp_mail), base=plan.mail_base, added=added_mail),
         web_space=Usage(
@@ -193,7 +258,7 @@ def contract_overview(contract: Contract) -> ContractOverview:
             if plan.storage_base is not None
             else None
         ),
-        accounts=rows,
+        accounts=account_rows,
     )
 
 
@@ -215,6 +280,8 @@ class ProductState:
     # Names of the held products in the same scope that require this one and end with it (the
     # warranty's 追加オプション when its basic service is cancelled).
     dependants: tuple[str, ...] = ()
+    # Not held, but cancelled this month: it runs to this day (「解約済（YYYY年M月末まで）」).
+    cancelled_until: dt.date | None = None
 
     @property
     def can_purchase(self) -> bool:
@@ -243,6 +310,7 @@ def product_state(*, contract: Contract, account: AccountId | None, product_code
         if product.scope == ProductScope.CONTRACT or account is not None
         else None
     )
+    ended: dt.date | None = None
     if subscription is not None:
         first_charge = engine.first_charge_date(
             subscription.engine_view(), engine.BillingRule(product.billing_rule)
@@ -267,6 +335,19 @@ def product_state(*, contract: Contract, account: AccountId | None, product_code
         problems = rules.purchase_problems(contract=contract, account=account, product_code=product_code)
         licence = None
         dependants = ()
+        ended = (
+            Subscription.objects.filter(
+                contract=contract,
+                product=product,
+                cancelled_on__gte=_month_start(),
+                **({"account__isnull": True} if scope_account is None else {"account": scope_account}),
+            )
+            .order_by("-cancelled_on")
+            .values_list("cancelled_on", flat=True)
+            .first()
+            if product.scope == ProductScope.CONTRACT or account is not None
+            else None
+        )
     return ProductState(
         item=item,
         held=subscription is not None,
@@ -277,6 +358,7 @@ def product_state(*, contract: Contract, account: AccountId | None, product_code
         licence=licence,
         problems=problems,
         dependants=dependants,
+        cancelled_until=cancelled_until(ended) if subscription is None else None,
     )
 
 
@@ -326,14 +408,17 @@ class SecurityHolding:
     subscription: HeldSubscription | None  # the live one (the latest, where several may be held)
     licence: LicenceView | None  # the live subscription's licence
     monthly_fee: int  # 月額利用料 (税別)
+    # Not held, but cancelled this month: it runs to this day (「解約済（YYYY年M月末まで）」).
+    cancelled_until: dt.date | None = None
 
 
-def _security_query(contract_id: int, category: str, account_id: int) -> QuerySet[Subscription, Any]:
+def _security_query(
+    contract_id: int, category: str, account_id: int, since: dt.date
+) -> QuerySet[Subscription, Any]:
     return (
-        Subscription.objects.filter(
-            contract_id=contract_id, cancelled_on__isnull=True, product__category=category
-        )
+        Subscription.objects.filter(contract_id=contract_id, product__category=category)
         .filter(Q(account_id=account_id) | Q(account__isnull=True))
+        .filter(Q(cancelled_on__isnull=True) | Q(cancelled_on__gte=since))
         .order_by("-applied_on", "-id")
         .values_list(
             "pk",
@@ -343,6 +428,7 @@ def _security_query(contract_id: int, category: str, account_id: int) -> QuerySe
             "product__monthly_fee",
             "licence__pin",
             "licence__issued_at",
+            "cancelled_on",
         )
     )
 
@@ -357,26 +443,37 @@ def security_holdings(account: AccountId) -> list[SecurityHolding]:
         for item in catalogue().values()
         if item.category == ProductCategory.SECURITY and item.offered_to(plan)
     ]
-    query = fixed_query(_security_query, 0, ProductCategory.SECURITY.value, -1)
+    query = fixed_query(_security_query, 0, ProductCategory.SECURITY.value, -1, _SINCE)
+    since = db_value(Subscription, "cancelled_on", _month_start())
     latest: dict[tuple[int, bool], tuple[HeldSubscription, LicenceView | None, int]] = {}
-    for pk, product_id, account_id, applied_on, fee, pin, issued_at in fixed_rows(
-        query, [account.contract_id, ProductCategory.SECURITY.value, account.pk]
+    ended: dict[tuple[int, bool], dt.date] = {}
+    for pk, product_id, account_id, applied_on, fee, pin, issued_at, cancelled_on in fixed_rows(
+        query, [account.contract_id, ProductCategory.SECURITY.value, account.pk, since]
     ):
+        if cancelled_on is not None:
+            until = cancelled_until(cancelled_on)
+            if until is not None:
+                ended[(product_id, account_id is None)] = max(
+                    until, ended.get((product_id, account_id is None), until)
+                )
+            continue
         licence = LicenceView(pin, issued_at) if pin is not None else None
         latest.setdefault((product_id, account_id is None), (HeldSubscription(pk, applied_on), licence, fee))
-    holdings = []
+    held = []
     for item in items:
-        found = latest.get((item.pk, item.scope != ProductScope.ACCOUNT_ID))
-        holdings.append(
+        key = (item.pk, item.scope != ProductScope.ACCOUNT_ID)
+        found = latest.get(key)
+        held.append(
             SecurityHolding(
                 item=item,
                 held=found is not None,
                 subscription=found[0] if found else None,
                 licence=found[1] if found else None,
                 monthly_fee=found[2] if found else item.monthly_fee,
+                cancelled_until=None if found else ended.get(key),
             )
         )
-    return holdings
+    return held
 
 
 def reapplication_fee_charged(subscription: Subscription) -> int:

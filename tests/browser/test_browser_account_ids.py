@@ -31,7 +31,7 @@ PROFILE = {
     "氏名カナ (姓カナ)": "アリミツ",
     "ユーザーネーム": "有光太郎",
 }
-KANA_TYPO = "ﾀﾛｳ"  # half-width katakana
+KANA_TYPO = "太郎"  # kanji in a カナ field (ひらがな and half-width ｶﾀｶﾅ are converted, not refused)
 KANA_FIXED = "タロウ"
 KANA_MESSAGE = "氏名カナ (名カナ)は全角カタカナで入力してください。"
 ID_TAKEN = "このアカウントIDは使用できません"
@@ -104,7 +104,7 @@ def test_a_holder_registers_changes_and_deletes_an_account_id(page: Page, portal
     expect(page).to_have_url(path_is("/account-ids/new/"))
     expect(page.get_by_role("heading", name="アカウントID登録／変更", level=1)).to_be_visible()
 
-    # A typo: half-width katakana in 名カナ.
+    # A typo: kanji in 名カナ.
     field(page, "アカウントID").fill(NEW_ID)
     for label, value in PROFILE.items():
         field(page, label).fill(value)

@@ -122,7 +122,10 @@ def test_a_holder_buys_cancels_and_reapplies_the_options(page: Page, portal: Por
 
     # --- re-apply: the one-time 事務手数料 ---
     menu_link(page, "UCOM光 リモートサポート").click()
-    expect(page.get_by_test_id("state-remote_support")).to_have_text("未購入")
+    today = clock.today()  # cancelled today: it runs to the month's end (issue 11 #18)
+    expect(page.get_by_test_id("state-remote_support")).to_have_text(
+        f"解約済（{today.year}年{today.month}月末まで）"
+    )
     expect(page.get_by_test_id("reapplication-fee")).to_contain_text("3,000 円 (税別)")
     shoot(page, "options-rs-reapply")
     buy(page, "remote_support")

@@ -118,8 +118,8 @@ def test_each_field_is_marked_with_its_message(demo):
         "account_id": "1bad",
         "family_name": "",
         "given_name": "<script>alert(1)</script>",
-        "family_name_kana": "ﾔﾏﾀﾞ",
-        "given_name_kana": "たろう",
+        "family_name_kana": "山田",  # kanji: refused (hiragana and ｶﾀｶﾅ are converted, below)
+        "given_name_kana": "Taro",
         "username": "x" * 10_000,
         "password": "short",
         "password_confirm": "other",
@@ -155,6 +155,23 @@ def test_password_policy_at_input(demo, password, message):
     response = client.post("/account-ids/new/", {**FORM, "password": password, "password_confirm": password})
     assert response.status_code == 200
     assert any(message in m for m in errors_of(response)), errors_of(response)
+
+
+def test_hiragana_and_half_width_kana_are_converted_not_refused(demo):
+    """Issue 11 #18: 氏名カナ typed in ひらがな or half-width ｶﾀｶﾅ is stored as full-width katakana."""
+    client = logged_in_client(HOLDER_9000)
+    confirm, _done = create_via_flow(client, family_name_kana="やまだ", given_name_kana="ﾀﾛｳ")
+    assert "(姓カナ) ヤマダ (名カナ) タロウ" in text(confirm)
+    account = AccountId.live.get(account_id="taro-new")
+    assert (account.family_name_kana, account.given_name_kana) == ("ヤマダ", "タロウ")
+
+
+@pytest.mark.parametrize("typed", ["山田", "Yamada", "やまだ😀", "ﾔﾏﾀﾞ田"])
+def test_kana_with_kanji_latin_or_emoji_is_still_refused(demo, typed):
+    client = logged_in_client(HOLDER_9000)
+    response = client.post("/account-ids/new/", {**FORM, "family_name_kana": typed})
+    assert response.status_code == 200
+    assert any("全角カタカナ" in m for m in errors_of(response)), errors_of(response)
 
 
 # --- uniqueness forever ----------------------------------------------------------------------

@@ -110,6 +110,8 @@ def expected(
             return 404, None  # another contract's account ID
         if cell is Access.OWN and who.role is Role.USER and account != who.own_account:
             return 404, None  # a user ID reaches only its own ID
+    elif cell is Access.OWN and who.role is Role.USER and rule.account_scoped:
+        return 403, None  # a contract-wide page of a function a user ID has for its own ID only
     if restarts:
         return 302, "/"  # a later step of a three-step procedure, opened with nothing kept: to its input
     return 200, None

@@ -39,6 +39,8 @@ def uncached(viewer: Viewer, path: str) -> list:
             decision = viewer.can(entry.feature)
             if not decision.visible:
                 continue
+            if decision.own_account_only and not entry.own_account:
+                continue  # a user ID: account-scoped functions only as its own ID's pages
             if entry.own_account:
                 if not decision.own_account_only or viewer.account is None:
                     continue

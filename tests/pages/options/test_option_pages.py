@@ -186,7 +186,8 @@ def test_remote_support_window_when_held_then_cancel_and_reapply(holder):
 
     # Re-application: the one-time 事務手数料 3,000円 on the service page and the confirm screen.
     page = holder.get(RS)
-    assert cell(page, "state-remote_support") == "未購入"
+    today = clock.today()  # cancelled today: it runs to the month's end (issue 11 #18)
+    assert cell(page, "state-remote_support") == f"解約済（{today.year}年{today.month}月末まで）"
     assert cell(page, "reapplication-fee").startswith("3,000 円 (税別)")
     assert 'data-testid="remote-support-window"' not in text(page)
     confirm, done = walk(holder, RS, "remote_support", "purchase")
@@ -384,7 +385,11 @@ def test_security_purchase_pin_on_the_management_page_and_revoked_on_cancel(hold
     licence.refresh_from_db()
     assert licence.revoked_at is not None
     manage = holder.get(MANAGE_002)
-    assert cell(manage, "manage-security_360") == "セキュリティ360° 未購入"
+    today = clock.today()  # cancelled today: it runs to the month's end (issue 11 #18)
+    assert (
+        cell(manage, "manage-security_360")
+        == f"セキュリティ360° 解約済（{today.year}年{today.month}月末まで）"
+    )
     assert licence.pin not in text(manage)
     assert licence.pin not in text(holder.get(f"{MANAGE_002}?activation=security_360"))
 
