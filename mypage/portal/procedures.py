@@ -10,15 +10,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mypage.accounts import rules, services
-from mypage.accounts.models import Permission
+from mypage.accounts.models import AccountId, Permission
 from mypage.accounts.permissions import Feature, Role
+from mypage.accounts.selectors import live_account_count
 from mypage.accounts.services import AccountIdChange, AccountNames, NewAccountId, PreparedPassword
+from mypage.contracts.models import Contract
+from mypage.core.catalogue import CatalogueItem
 from mypage.core.client import client_ip, user_agent
 from mypage.core.errors import Refused
 from mypage.lifecycle import account_delete
 from mypage.mail import selectors as mail_selectors
 from mypage.principals.models import Principal
 from mypage.principals.services import current_password_check
+from mypage.subscriptions import selectors as subscription_selectors
 
 from .flow import ConfirmOnlyProcedure, EndSession, FormProcedure, Nothing, Row, Step, row
 from .forms import AccountIdForm, PasswordChangeForm
@@ -154,6 +158,29 @@ class AccountEdit(FormProcedure[AccountIdForm, AccountIdChange, Nothing]):
 # --- F-ACCT-DELETE ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Ending:
+    """What deleting an account ID ends with it (manual §10's ご注意, issue 11 point 14): the
+    delete confirm screen lists each, the options by name."""
+
+    account_id: str
+    mail_address: str  # "" if none
+    web_space: bool
+    online_storage: bool
+    options: list[CatalogueItem]
+
+
+def _ending(account: AccountId, contract: Contract) -> Ending:
+    (loaded,) = mail_selectors.account_ids_with_services(contract, only=account)
+    return Ending(
+        account_id=loaded.account_id,
+        mail_address=loaded.mail_address.address if mail_selectors.has_mail_address(loaded) else "",
+        web_space=mail_selectors.has_web_space(loaded),
+        online_storage=mail_selectors.has_online_storage(loaded),
+        options=subscription_selectors.account_live_products(account),
+    )
+
+
 class AccountDelete(ConfirmOnlyProcedure[Nothing, Nothing]):
     """F-ACCT-DELETE アカウントID情報削除 (manual §10): confirm → 削除 → complete."""
 
@@ -162,12 +189,26 @@ class AccountDelete(ConfirmOnlyProcedure[Nothing, Nothing]):
     title = gettext_lazy("アカウントID情報削除")
     commit_label = gettext_lazy("削除")
     confirm_template = "portal/account_delete_confirm.html"
+    complete_template = "portal/account_delete_complete.html"
     complete_prefix = "account-ids/deleted/"
     home = "portal:account_list"
+
+    def context(self, step: Step) -> dict[str, Any]:
+        brand = step.contract.plan.brand
+        if step.account is None:  # the complete screen: the ID is gone
+            # F-ACCT-FIRST: that was the contract's last ID, and its brand requires one.
+            return {"now_without_id": brand.requires_account_id and live_account_count(step.contract) == 0}
+        return {
+            "ending": _ending(step.target, step.contract),
+            # Deleting it leaves the contract without an ID: the other menu entries close until a
+            # new one is registered (access.needs_first_account).
+            "last_required_id": brand.requires_account_id and live_account_count(step.contract) == 1,
+        }
 
     def confirm_rows(self, step: Step, payload: Nothing) -> list[Row]:
         (loaded,) = mail_selectors.account_ids_with_services(step.contract, only=step.target)
         mail = loaded.mail_address.address if mail_selectors.has_mail_address(loaded) else _("未登録")
+        options = subscription_selectors.account_live_products(step.target)
         return [
             row(_("アカウントID"), loaded.account_id),
             row(_("氏名"), loaded.full_name),
@@ -178,6 +219,9 @@ class AccountDelete(ConfirmOnlyProcedure[Nothing, Nothing]):
                 _("オンラインストレージ"),
                 _("登録あり") if mail_selectors.has_online_storage(loaded) else _("なし"),
             ),
+            # Each option ends with the ID (lifecycle.account_delete): named, here and on the
+            # complete screen, which shows these rows as they stood before the deletion.
+            row(_("オプションサービス"), "、".join(item.name for item in options) or _("なし")),
         ]
 
     def commit(self, step: Step, payload: Nothing) -> Nothing:

@@ -32,6 +32,17 @@ def live_subscriptions(contract: Contract) -> list[Subscription]:
     )
 
 
+def account_live_products(account: AccountId) -> list[CatalogueItem]:
+    """The products of ``account``'s live subscriptions, in purchase order: what deleting the ID
+    cancels with it (``services.account_subscriptions_end``), named on the delete confirm screen."""
+    product_ids = (
+        Subscription.objects.filter(account=account, cancelled_on__isnull=True)
+        .order_by("applied_on", "id")
+        .values_list("product_id", flat=True)
+    )
+    return [item_by_pk(pk) for pk in product_ids]
+
+
 _SINCE = dt.date(2000, 1, 1)  # the sentinel of a fixed query's "cancelled since" parameter
 
 

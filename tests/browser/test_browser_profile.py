@@ -78,7 +78,7 @@ def test_a_holder_changes_the_phone_number_and_contact_address(page: Page, porta
     expect(page).to_have_url(path_is("/procedures/profile/confirm/"))
     expect(page.get_by_role("heading", name="顧客基本情報確認", level=1)).to_be_visible()
     expect(
-        page.get_by_text("登録内容をご確認いただき、問題ない場合は「登録」ボタンをクリックしてください。")
+        page.get_by_text("登録内容をご確認いただき、問題ない場合は【登録】ボタンをクリックしてください。")
     ).to_be_visible()
     expect(confirm_value(page, "氏名")).to_have_text("(姓) 有光 (名) 杏")
     expect(confirm_value(page, "電話番号")).to_have_text(f"{PHONE_STORED} 変更")
@@ -86,7 +86,9 @@ def test_a_holder_changes_the_phone_number_and_contact_address(page: Page, porta
     expect(confirm_value(page, "連絡用メールアドレス")).to_have_text(f"{CONTACT} 変更")
     expect(confirm_value(page, "同居人数")).to_have_text("2人 変更")
     expect(confirm_value(page, "職業")).to_have_text("会社員")  # unchanged: not marked
-    expect(page.get_by_role("button", name="入力画面へ戻る", exact=True)).to_be_visible()
+    expect(
+        page.get_by_role("button", name="入力画面に戻る", exact=True)
+    ).to_be_visible()  # manual §2.4's figure
     assert Contract.objects.get(customer_number="90000000000000").phone == "012-345-6789"  # not yet
     shoot(page, "profile-confirm")
     page.get_by_role("button", name="登録", exact=True).click()

@@ -315,7 +315,10 @@ def test_bad_input_is_marked_beside_its_field_and_nothing_is_stored(holder, name
     label = rules.profile_labels()[name]
     assert all(label in message for message in errors[name]), errors
     page = text(response)
-    assert re.search(rf'<tr class="has-error">\s*<th><label for="[^"]*">{label}', page)
+    # A text field's <label for>, or a group of choices' label by id (its radiogroup's name).
+    assert re.search(
+        rf'<tr class="has-error">\s*<th><(label for|span class="label" id)="[^"]*">{label}', page
+    )
     assert page.count('<span class="mark" aria-hidden="true">*</span>') == 1
     assert holder.get(CONFIRM)["Location"] == URL  # nothing kept for the confirm screen
     assert snapshot() == before
