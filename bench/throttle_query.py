@@ -144,7 +144,7 @@ def explain(sql: str, params: Any) -> dict[str, Any]:
         removed = int(node.get("Rows Removed by Filter", 0)) + int(
             node.get("Rows Removed by Index Recheck", 0)
         )
-        if "Scan" in kind:
+        if node.get("Relation Name"):  # a scan of the table or one of its indexes
             read += rows + removed
         text = f"{'  ' * depth}{kind}{f' on {index}' if index else ''}: rows {rows}"
         if removed:
@@ -167,7 +167,6 @@ def explain(sql: str, params: Any) -> dict[str, Any]:
 
 def measure(case: Case) -> dict[str, Any]:
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from mypage.audit.selectors import login_is_throttled
 
@@ -181,15 +180,15 @@ def measure(case: Case) -> dict[str, Any]:
         start = time.perf_counter()
         call()
         samples.append((time.perf_counter() - start) * 1000)
-    with CaptureQueriesContext(connection) as captured:
+    seen: list[tuple[str, Any]] = []
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
         locked = call()
-    plans = []
-    for query in captured.captured_queries:
-        sql = query["sql"]
-        if sql.strip().upper().startswith("SELECT 1"):
-            continue
-        # The SQL as run, with its values in (Django logs it so): EXPLAIN it as it is.
-        plans.append(explain(sql, None) | {"sql": sql})
+    plans = [explain(sql, params) | {"sql": sql, "params": params} for sql, params in seen]
     samples.sort()
     return {
         "case": case,
@@ -278,6 +277,7 @@ def main() -> None:
         lines.append(f"{r['case'].name}: {r['case'].label}")
         for q in r["queries"]:
             lines.append(f"  {q['sql']}")
+            lines.append(f"    parameters {q['params']}")
             lines += [f"    {n}" for n in q["nodes"]]
             lines.append(f"    execution {q['execution_ms']:.3f} ms, planning {q['planning_ms']:.3f} ms")
     lines.append(f"(took {time.monotonic() - started:.0f} s)")
