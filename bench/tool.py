@@ -10,6 +10,8 @@ csrf BASE_URL     GET BASE_URL/login/ and print the CSRF cookie and the form's t
 queries           count the SQL queries of every measured page for both contracts -> results/queries.json
 hashcost [N]      time make_password/check_password of the first hasher -> results/hashcost.json
 profile [N]       where the time of each page goes, in-process (BENCH_PROFILE=1 bench/run)
+attack-state      print what the login log holds of the attack's addresses (bench/run, before,
+                  during and after the attack) as JSON
 report            print the results table and write it to results/latest.txt
 
 In-process requests go through the project's WSGI handler exactly as gunicorn calls it (an environ
@@ -37,7 +39,7 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS", BENCH_DIR / "results"))
-DATABASE_NAME = "mypage_bench"
+DATABASE_NAME = os.environ.get("BENCH_DATABASE", "mypage_bench")
 
 PASSWORD = "bench-password-123"
 ACCOUNT_PASSWORD = "bench-account-password-123"
@@ -684,6 +686,64 @@ def profile(runs: int = 500) -> None:
     )
 
 
+# --- the attack (issue 11, point 8) ------------------------------------------------------------
+
+ATTACK_ADDRESSES = tuple(f"198.18.0.{n}" for n in range(1, 17))  # bench/wrk.lua BENCH_ATTACK
+ATTACK_GOAL = 0.50  # journeys/s with the attack / alone
+
+
+def attack_state() -> None:
+    """The login attempts from the attack's addresses so far: counts per outcome, each address's
+    failures, and when the last address reached the per-client limit (all locked from then on)."""
+    from django.conf import settings
+    from django.db.models import Count, Max, Min
+
+    from mypage.audit.models import LoginAttempt, LoginOutcome
+
+    rows = LoginAttempt.objects.filter(ip__in=ATTACK_ADDRESSES)
+    outcomes = dict(rows.values_list("outcome").annotate(n=Count("id")).order_by())
+    span = rows.aggregate(first=Min("at"), last=Max("at"))
+    limit = settings.LOGIN_FAILURES_PER_CLIENT
+    locked_at = []  # when each address's limit-th failure was recorded
+    failures = {}
+    for ip in ATTACK_ADDRESSES:
+        times = list(
+            rows.filter(ip=ip, outcome=LoginOutcome.FAILURE)
+            .order_by("at")
+            .values_list("at", flat=True)[:limit]
+        )
+        failures[ip] = rows.filter(ip=ip, outcome=LoginOutcome.FAILURE).count()
+        if len(times) == limit:
+            locked_at.append(times[-1])
+    first = span["first"]
+    print(
+        json.dumps(
+            {
+                "outcomes": outcomes,
+                "attempts": sum(outcomes.values()),
+                "failures_per_address": failures,
+                "addresses_locked": len(locked_at),
+                "all_locked_after_s": (
+                    (max(locked_at) - first).total_seconds()
+                    if first and len(locked_at) == len(ATTACK_ADDRESSES)
+                    else None
+                ),
+                "first": first.isoformat() if first else None,
+                "last": span["last"].isoformat() if span["last"] else None,
+            }
+        )
+    )
+
+
+def _json(name: str) -> dict[str, Any]:
+    path = RESULTS / name
+    try:
+        found: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return found
+
+
 # --- report ---------------------------------------------------------------------------------------
 
 
@@ -738,6 +798,69 @@ def _width(text: str, width: int) -> int:
     return width - sum(1 for ch in text if ord(ch) > 0x2E80)
 
 
+def _per_s(w: dict[str, Any]) -> float:
+    return w["journeys"] / w["duration_s"] if w["duration_s"] else 0.0
+
+
+def _attack_lines(alone: dict[str, Any], warnings: list[str]) -> list[str]:
+    """Households during credential stuffing: the journey alone, during the ramp, with the attack."""
+    env = os.environ
+    ramp, attacked, attack = _wrk("journey-ramp"), _wrk("journey-attack"), _wrk("attack")
+    state, at_ramp = _json("attack-after.json"), _json("attack-ramp.json")
+    measured_from, measured_to = _json("attack-measuring.json"), _json("attack-measured.json")
+    try:
+        waited = int((RESULTS / "attack-waited.txt").read_text().strip())
+    except (OSError, ValueError):
+        waited = 0
+    if not attacked["requests"]:
+        warnings.append(f"WARNING attack: no result (see {RESULTS}/wrk-journey-attack.txt)")
+        return ["households during credential stuffing: no result"]
+    a, r, w = _per_s(alone), _per_s(ramp), _per_s(attacked)
+    ratio = w / a if a else 0.0
+    outcomes = state.get("outcomes", {})
+    during = {
+        k: measured_to.get("outcomes", {}).get(k, 0) - measured_from.get("outcomes", {}).get(k, 0)
+        for k in set(measured_to.get("outcomes", {})) | set(measured_from.get("outcomes", {}))
+    }
+    after = at_ramp.get("all_locked_after_s")
+    attack_rate = sum(during.values()) / attacked["duration_s"] if attacked["duration_s"] else 0.0
+    busy = _busy("journey-attack")
+    lines = [
+        f"households during credential stuffing ({env.get('BENCH_ATTACK_RATE', '?')} wrong-password"
+        " POST /login/ a second, a new customer number each, from 16 addresses; households from their own)",
+        f"  alone                              {a:.1f} journeys/s   (login p99: see the journey above)",
+        f"  with the attack, addresses locked  {w:.1f} journeys/s   ({attacked['journeys']} in"
+        f" {attacked['duration_s']:.1f} s, {attacked['broken']} broken; p50 {attacked['p50']:.1f} ms,"
+        f" p99 {attacked['p99']:.1f} ms per request)",
+        f"  ratio                              {w:.1f} / {a:.1f} = {ratio:.2f}   goal >= {ATTACK_GOAL:.2f}"
+        f"   {_verdict(ratio >= ATTACK_GOAL)}",
+        f"  the ramp, first {env.get('BENCH_ATTACK_RAMP', '?')} s          {r:.1f} journeys/s   ratio"
+        f" {r / a if a else 0.0:.2f}   (while the addresses' first failures are hashed)",
+        "  all 16 addresses locked after      "
+        + (f"{after:.1f} s of attack" if after is not None else "NOT before the measured run")
+        + f"   ({at_ramp.get('addresses_locked', 0)} of 16 before the measured run;"
+        f" waited {waited} s after the ramp)",
+        f"  the attack (wrk)                   {attack['req_s']:.1f} req/s over the whole run,"
+        f" {attack['requests']} requests, {attack['ok']} answered 200, {attack['other']} other;"
+        f" p50 {attack['p50']:.1f} ms, p99 {attack['p99']:.1f} ms",
+        "  the login log of its addresses     "
+        + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
+        + f"   (during the measured run: {', '.join(f'{k} {v}' for k, v in sorted(during.items()))},"
+        f" {attack_rate:.1f} a second)",
+        f"  CPU busy in the idle second before the attack: {'?' if busy is None else busy}%",
+    ]
+    if attacked["broken"]:
+        warnings.append(f"WARNING journey with the attack: {attacked['broken']} journeys broke off")
+    if attack["other"] or attack["socket_errors"]:
+        warnings.append(
+            f"WARNING attack: {attack['other']} responses not 200 ({attack['other_statuses']}),"
+            f" {attack['socket_detail'] or 'no socket errors'}"
+        )
+    if busy is not None and busy > BUSY_LIMIT:
+        warnings.append(f"WARNING attack: the CPUs were {busy}% busy before it with the server idle")
+    return lines
+
+
 def report() -> None:
     env = os.environ
     seconds, conns, threads = (
@@ -754,6 +877,23 @@ def report() -> None:
         ("login", "POST /login/ (customer number, Argon2id)"),
     ]
     wrk = {name: _wrk(name) for name, _ in targets}
+    if env.get("BENCH_ATTACK_ONLY") == "1":  # only the journey, alone and with the attack
+        warnings: list[str] = []
+        lines = [
+            f"MyPage benchmark (BENCH_ATTACK_ONLY=1)  {dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
+            f"machine: {env.get('BENCH_CPU', '?')}, {env.get('BENCH_CORES', '?')} cores; gunicorn"
+            f" {env.get('BENCH_WORKERS', '?')} sync workers, PAGE_CACHE_SECONDS=0;"
+            f" PostgreSQL {env.get('BENCH_PG', '?')}",
+            f"household journey alone: {_per_s(wrk['journey']):.1f} journeys/s,"
+            f" p50 {wrk['journey']['p50']:.1f} ms, p99 {wrk['journey']['p99']:.1f} ms per request;"
+            f" CPU busy before it {_busy('journey')}%",
+            "",
+            *_attack_lines(wrk["journey"], warnings),
+        ]
+        text = "\n".join([*lines, *(["", *warnings] if warnings else [])]) + "\n"
+        sys.stdout.write(text)
+        (RESULTS / "latest.txt").write_text(text)
+        return
     q = json.loads((RESULTS / "queries.json").read_text())
     h = json.loads((RESULTS / "hashcost.json").read_text())
 
@@ -867,6 +1007,8 @@ def report() -> None:
         f"   ratio {per_s / base_journeys if base_journeys else 0.0:.2f}",
         f"  (the login alone: {wrk['login']['req_s']:.1f}/s; Argon2id is most of a journey)",
         "",
+        *_attack_lines(j, warnings),
+        "",
         "login",
         f"  logins/s (wrk, every one a 302)    {wrk['login']['req_s']:.1f}"
         f"   ({wrk['login']['ok']} successful logins, {wrk['login']['other']} other responses)",
@@ -913,6 +1055,8 @@ def main(argv: list[str]) -> None:
         session(args[0])
     elif command == "queries":
         queries()
+    elif command == "attack-state":
+        attack_state()
     elif command == "hashcost":
         hashcost(int(args[0]) if args else 50)
     elif command == "profile":

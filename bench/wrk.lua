@@ -12,6 +12,16 @@
 -- __Host-sessionid in production) from the last response that set one. A step with another status than its own
 -- breaks the journey off: the next request starts it again. A journey keeps its state in the
 -- thread's Lua state, so it needs one connection per thread (wrk -tN -cN; bench/run does that).
+-- BENCH_XFF_PREFIX (e.g. "203.0.113."): each thread sends X-Forwarded-For: <prefix><thread number>,
+-- one household per address (the server trusts one proxy: TRUSTED_PROXY_COUNT=1).
+--
+-- The credential-stuffing attack (BENCH_ATTACK=1): POST /login/ with a new 14-digit customer number
+-- and a wrong password every time (BENCH_BODY is the form up to the number: the CSRF token and
+-- form=customer), from BENCH_ATTACK_ADDRESSES (16) addresses in turn (X-Forwarded-For:
+-- 198.18.0.1 ... 198.18.0.16), at BENCH_ATTACK_RATE (100) requests per second in all, spread over the
+-- BENCH_THREADS threads (wrk's -t): each thread hands its connections the next slot of its schedule (delay()), so the rate
+-- does not fall as the server slows down, as long as enough connections are open (-c). Expected
+-- status 200: the login page again with the wrong-password message.
 local method = os.getenv("BENCH_METHOD") or "GET"
 local body = os.getenv("BENCH_BODY") or ""
 local cookie = os.getenv("BENCH_COOKIE") or ""
@@ -41,10 +51,33 @@ if cookie ~= "" then
   wrk.headers["Cookie"] = cookie
 end
 
+local xff_prefix = os.getenv("BENCH_XFF_PREFIX") or ""
+local attack = os.getenv("BENCH_ATTACK") == "1"
+local attack_rate = tonumber(os.getenv("BENCH_ATTACK_RATE") or "100")
+local attack_addresses = tonumber(os.getenv("BENCH_ATTACK_ADDRESSES") or "16")
+-- wrk's -t, for the attack's schedule (a thread may start before the next one is set up).
+local thread_count = tonumber(os.getenv("BENCH_THREADS") or "1")
+
 local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_number", #threads)
+end
+
+local ffi = nil
+local clock_ms = nil
+if attack then
+  ffi = require("ffi")
+  ffi.cdef[[
+    typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+    int clock_gettime(int clock_id, bench_timespec *tp);
+  ]]
+  local now = ffi.new("bench_timespec")
+  clock_ms = function()
+    ffi.C.clock_gettime(1, now)  -- CLOCK_MONOTONIC
+    return tonumber(now.tv_sec) * 1000 + tonumber(now.tv_nsec) / 1e6
+  end
 end
 
 function init(args)
@@ -55,6 +88,15 @@ function init(args)
   broken = 0
   step = 1
   session = ""
+  if xff_prefix ~= "" then
+    wrk.headers["X-Forwarded-For"] = xff_prefix .. tostring(thread_number)
+  end
+  if attack then
+    sent = 0
+    math.randomseed(thread_number * 7919 + os.time())
+    interval = 1000 * thread_count / attack_rate  -- ms between this thread's requests
+    due = clock_ms() + interval * (thread_number - 1) / thread_count
+  end
 end
 
 local function count(good, status, headers, want)
@@ -68,6 +110,28 @@ local function count(good, status, headers, want)
   end
 end
 
+if attack then
+  function delay()
+    local now = clock_ms()
+    local wait = due - now
+    if wait < -250 then due = now; wait = 0 end  -- far behind (a slow server): do not burst to catch up
+    due = due + interval
+    return wait > 0 and wait or 0
+  end
+
+  function request()
+    sent = sent + 1
+    local address = (thread_number - 1 + (sent - 1) * thread_count) % attack_addresses + 1
+    local number = string.format("4%06d%07d", math.random(0, 999999), math.random(0, 9999999))
+    local payload = body .. "&c-customer_number=" .. number .. "&c-password=stuffed-" .. math.random(1, 1e9)
+    return wrk.format("POST", wrk.path, {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["Cookie"] = cookie,
+      ["X-Forwarded-For"] = "198.18.0." .. address,
+    }, payload)
+  end
+end
+
 if #steps > 0 then
   function request()
     local s = steps[step]
@@ -77,6 +141,7 @@ if #steps > 0 then
       jar = (jar ~= "" and (jar .. "; ") or "") .. session_cookie .. "=" .. session
     end
     if jar ~= "" then headers["Cookie"] = jar end
+    if xff_prefix ~= "" then headers["X-Forwarded-For"] = xff_prefix .. tostring(thread_number) end
     local payload = nil
     if s.body ~= "" then
       headers["Content-Type"] = "application/x-www-form-urlencoded"

@@ -87,6 +87,14 @@ class LoginOutcome(models.TextChoices):
     INVALID = "invalid", _("入力形式エラー")
 
 
+def counted_outcome() -> models.Q:
+    """What the per-identifier limit of F-LOGIN-5 reads: successes (one ends a run of failures) and
+    failures; refused (``locked``) and malformed (``invalid``) attempts never count. The condition
+    of its partial index and of its query alike, written as two equalities, not ``IN``: SQLite
+    matches a query's bound parameter against a partial index's literal only in an equality."""
+    return models.Q(outcome=LoginOutcome.SUCCESS.value) | models.Q(outcome=LoginOutcome.FAILURE.value)
+
+
 class LoginAttempt(AppendOnlyModel):
     at = models.DateTimeField(_("日時"), default=timezone.now)
     kind = models.CharField(_("ログイン種別"), max_length=10)
@@ -100,9 +108,22 @@ class LoginAttempt(AppendOnlyModel):
         verbose_name = _("ログイン試行")
         verbose_name_plural = _("ログイン試行")
         ordering = ["-at", "-id"]
+        # The login throttle's (audit/selectors.py), one per limit: partial, so that only the rows
+        # it counts are in them, in the order it reads them. Its queries take the newest
+        # LIMIT rows of one key and stop: ten or fifty index entries however many attempts the
+        # key has (10⁵ successes behind one carrier-grade NAT address, 10⁵ locked attempts on an
+        # attacked customer number). Locked and invalid attempts are in neither index.
         indexes = [
-            models.Index(fields=["kind", "identifier", "-at"], name="login_attempt_identifier"),
-            models.Index(fields=["ip", "-at"], name="login_attempt_ip"),
+            models.Index(
+                fields=["kind", "identifier", "-at", "-id"],
+                condition=counted_outcome(),
+                name="login_attempt_counted",
+            ),
+            models.Index(
+                fields=["ip", "-at", "-id"],
+                condition=models.Q(outcome=LoginOutcome.FAILURE),
+                name="login_attempt_ip_failure",
+            ),
         ]
 
     def __str__(self) -> str:
