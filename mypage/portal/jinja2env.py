@@ -18,6 +18,8 @@ and ``csrf_token``):
 - ``static(path)`` — the hashed static URL, memoised the same way.
 - ``get_messages(request)`` — ``django.contrib.messages`` of the request.
 - ``current_language()`` — the active language code (``<html lang>``).
+- ``text_blocks`` — a staff-written text (サービス利用規約, サービス説明) as headings, lists and
+  paragraphs, for ``portal/_texts.html``'s ``text_body`` (escaped like everything else).
 - the filters of ``mypage.core.formatting`` — ``{{ fee|yen_before_tax }}``, ``{{ day|date_long }}``,
   ``{{ month|month_long }}``…: money and dates in the active language, one formatter each.
 """
@@ -39,6 +41,8 @@ from jinja2.ext import Extension
 from jinja2.lexer import TOKEN_DOT, TOKEN_LPAREN, TOKEN_NAME, TOKEN_RPAREN, TOKEN_STRING, Token, TokenStream
 
 from mypage.core.formatting import FILTERS
+
+from .texts import text_blocks
 
 
 @lru_cache(maxsize=8192)
@@ -145,6 +149,7 @@ def environment(**options: Any) -> Environment:
         url=url, static=static, get_messages=messages, current_language=translation.get_language
     )
     env.filters.update(FILTERS)
+    env.filters["text_blocks"] = text_blocks  # staff-written texts, escaped (portal/texts.py)
     env.mypage_base = env
     env.mypage_overlays = {}
     return env
