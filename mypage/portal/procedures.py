@@ -19,6 +19,7 @@ from mypage.lifecycle import account_delete
 from mypage.mail import selectors as mail_selectors
 from mypage.principals.models import Principal
 
+from .access import needs_first_account
 from .flow import ConfirmOnlyProcedure, FormProcedure, Nothing, Row, Step, row
 from .forms import AccountIdForm, PasswordChangeForm
 
@@ -64,6 +65,10 @@ class AccountNew(FormProcedure[AccountIdForm, NewAccountId, AccountCreated]):
     form_class = AccountIdForm
     initial_values = {"permission": Permission.USER}
     complete_template = "portal/account_new_complete.html"
+
+    def context(self, step: Step) -> dict[str, Any]:
+        # F-ACCT-FIRST: a Spaaqs contract with no ID is sent here at its first login; say why.
+        return {"first_account": needs_first_account(step.viewer)}
 
     def prepare(self, step: Step, form: AccountIdForm) -> NewAccountId:
         data = form.cleaned_data

@@ -25,7 +25,8 @@ class Block:
 
 def text_blocks(body: str) -> list[Block]:
     blocks: list[Block] = []
-    kind, lines = "", []  # the block being gathered
+    kind: str = ""  # the block being gathered
+    lines: list[str] = []
 
     def close() -> None:
         nonlocal kind, lines
