@@ -58,7 +58,8 @@ def test_contact_and_terms_pages_on_a_phone(browser: Browser, portal: Portal, sh
 def test_terms_before_login_on_a_phone_in_the_ucom_brand(browser: Browser, portal: Portal, shoot):
     with phone_page(browser) as page:
         page.goto(portal.url(UCOM, "/info/products/security_360/terms/"))
-        expect(page.get_by_text("UCOM光 レジデンスが提供する「セキュリティ360°」", exact=False)).to_be_visible()
+        provider = page.get_by_text("UCOM光 レジデンスが提供する「セキュリティ360°」", exact=False)
+        expect(provider).to_be_visible()
         expect(page.get_by_role("link", name="ログイン", exact=True)).to_be_visible()
         shoot(page, "content-terms-public-375")
         assert_no_horizontal_scroll(page)
