@@ -130,8 +130,7 @@ def test_the_contact_page_shows_the_brands_numbers_and_hours(demo):
         assert "このページは準備中です" not in plain(page)
 
 
-def test_a_brand_edit_in_the_back_office_reaches_the_contact_page(demo, client):
-    Principal.objects.create_staff("operator", "staff-password-123", is_superuser=True)
+def test_a_saved_brand_edit_reaches_the_contact_page(demo):
     holder = logged_in_client(HOLDER_8000, host="ucom.localhost")
     ucom = Brand.objects.get(code="ucom")
     ucom.support_hours = "9:00〜18:00（土日祝休み）"
