@@ -360,8 +360,8 @@ CATALOGUE_CACHE_SECONDS = int(os.environ.get("CATALOGUE_CACHE_SECONDS", "60"))
 # an entry lives this long at most, so catalogue edits reach them as fast as the catalogue cache.
 # 0 turns the page cache off.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", str(CATALOGUE_CACHE_SECONDS)))
-# F-SEC: where セキュリティオプション管理's [ダウンロード] leads (the security vendor's download page).
-SECURITY_DOWNLOAD_URL = os.environ.get("SECURITY_DOWNLOAD_URL", "https://download.example.com/security/")
+# F-SEC: where セキュリティオプション管理's [ダウンロード] leads is per product now (Product.download_url,
+# staff-edited; blank: the portal's own page saying what the vendor's page would be).
 
 LOGGING = {
     "version": 1,
@@ -371,4 +371,4 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-CSRF_FAILURE_VIEW = "mypage.portal.views.csrf_failure"
+CSRF_FAILURE_VIEW = "mypage.portal.errors.csrf_failure"

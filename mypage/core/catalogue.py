@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from .models import Brand, Plan, Product
+from .models import Brand, Plan, Product, ProductText, TextKind
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class CatalogueItem:
     billing_rule: str = "standard"  # core.models.BillingRule
     reapplication_fee: int = 0  # 事務手数料 of a purchase after a cancellation (リモートサポート)
     requires_code: str | None = None  # the basic service an add-on needs
+    download_url: str = ""  # the vendor's download page (security options); "" = the portal's own
 
     @property
     def has_exemption_period(self) -> bool:
@@ -71,6 +72,7 @@ def _load() -> dict[str, CatalogueItem]:
             billing_rule=p.billing_rule,
             reapplication_fee=p.reapplication_fee,
             requires_code=p.requires.code if p.requires else None,
+            download_url=p.download_url,
         )
     return items
 
@@ -144,11 +146,48 @@ def brand(code: str) -> Brand | None:
     return found
 
 
+@dataclass(frozen=True)
+class ShownText:
+    """A product's サービス利用規約 or サービス説明 for a brand (``core.ProductText``), as pages show it."""
+
+    title: str
+    body: str
+    updated_at: object  # datetime
+
+
+def _load_texts() -> dict[tuple[str, str, str], ShownText]:
+    return {
+        (t.brand.code, t.product.code, t.kind): ShownText(t.title, t.body, t.updated_at)
+        for t in ProductText.objects.select_related("brand", "product")
+    }
+
+
+def product_text(brand_code: str, product_code: str, kind: TextKind | str) -> ShownText | None:
+    """The text staff wrote for this brand and product (None: none written). Kept per process like
+    the catalogue (a save in this process clears it at once), loaded only by pages that show one."""
+    loaded_at = _cache.get("texts_at")
+    if not isinstance(loaded_at, float) or time.monotonic() - loaded_at > settings.CATALOGUE_CACHE_SECONDS:
+        _cache["texts"] = _load_texts()
+        _cache["texts_at"] = time.monotonic()
+    texts = _cache["texts"]
+    assert isinstance(texts, dict)
+    return texts.get((brand_code, product_code, str(kind)))
+
+
+def cached_brand(code: str) -> Brand | None:
+    """The brand ``code`` if this process has the catalogue in memory, without ever asking the
+    database (the 500 page: the database may be what failed). None when not loaded."""
+    plans = _cache.get("plans")
+    if not isinstance(plans, dict):
+        return None
+    return next((p.brand for p in plans.values() if p.brand.code == code), None)
+
+
 def clear_cache(**_kwargs: object) -> None:
     _cache.clear()
 
 
-for _model in (Product, Brand, Plan):
+for _model in (Product, Brand, Plan, ProductText):
     post_save.connect(clear_cache, sender=_model, dispatch_uid=f"catalogue-{_model.__name__}-save")
     post_delete.connect(clear_cache, sender=_model, dispatch_uid=f"catalogue-{_model.__name__}-delete")
 m2m_changed.connect(clear_cache, sender=Product.brands.through, dispatch_uid="catalogue-brands")

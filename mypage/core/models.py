@@ -29,6 +29,18 @@ class Brand(models.Model):
     warranty_phone = models.CharField(_("あんしん機器保証 専用窓口 電話番号"), max_length=20, blank=True)
     mail_sender_name = models.CharField(_("メール差出人名"), max_length=50)
     mail_sender_address = models.EmailField(_("メール差出人アドレス"))
+    # The brand's own web pages, linked from マニュアル・利用規約 and お問い合わせ窓口 (SPEC §10).
+    support_url = models.URLField(
+        _("サポートページURL"), blank=True, help_text=_("お問い合わせ窓口に表示 (よくあるご質問など)")
+    )
+    manual_url = models.URLField(
+        _("マニュアル掲載ページURL"),
+        blank=True,
+        help_text=_("マニュアル・利用規約に表示 (接続・設定マニュアル)"),
+    )
+    terms_url = models.URLField(
+        _("契約約款掲載ページURL"), blank=True, help_text=_("マニュアル・利用規約に表示 (サービス契約約款)")
+    )
 
     class Meta:
         verbose_name = _("ブランド")
@@ -88,6 +100,14 @@ class Product(models.Model):
     adds_web_space = models.PositiveSmallIntegerField(_("追加Webスペース数"), default=0)
     adds_storage = models.PositiveSmallIntegerField(_("追加オンラインストレージ数"), default=0)
     sort_order = models.PositiveSmallIntegerField(_("表示順"), default=0)
+    download_url = models.URLField(
+        _("ダウンロードページURL"),
+        blank=True,
+        help_text=_(
+            "セキュリティオプションの【ダウンロード】が開くメーカーのページ。"
+            "空欄はマイページ内の案内ページ (メーカーのページが未設定であることの説明)"
+        ),
+    )
 
     class Meta:
         verbose_name = _("商品")
@@ -129,6 +149,44 @@ class Plan(models.Model):
     @property
     def offers_storage(self) -> bool:
         return self.storage_base is not None
+
+
+class TextKind(models.TextChoices):
+    TERMS = "terms", _("サービス利用規約")
+    DESCRIPTION = "description", _("サービス説明")
+
+
+class ProductText(models.Model):
+    """A product's サービス利用規約 or サービス説明 for one brand: text staff edit (SPEC §6).
+
+    The body is plain text, shown escaped: a blank line starts a paragraph, and a paragraph whose
+    lines all begin with 「・」 is shown as a list (the manual's notes). Never HTML.
+    """
+
+    brand = models.ForeignKey(Brand, verbose_name=_("ブランド"), on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(
+        Product, verbose_name=_("商品"), on_delete=models.CASCADE, related_name="texts"
+    )
+    kind = models.CharField(_("種類"), max_length=12, choices=TextKind.choices)
+    title = models.CharField(_("見出し"), max_length=120)
+    body = models.TextField(
+        _("本文"),
+        help_text=_("プレーンテキスト。空行で段落を区切り、「・」で始まる行だけの段落は箇条書きになります。"),
+    )
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("商品の規約・説明")
+        verbose_name_plural = _("商品の規約・説明")
+        ordering = ["product__sort_order", "brand_id", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "product", "kind"], name="core_product_text_one_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class Completion(models.Model):

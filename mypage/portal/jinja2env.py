@@ -18,6 +18,8 @@ and ``csrf_token``):
 - ``static(path)`` — the hashed static URL, memoised the same way.
 - ``get_messages(request)`` — ``django.contrib.messages`` of the request.
 - ``current_language()`` — the active language code (``<html lang>``).
+- ``text_blocks`` — a staff-written text (サービス利用規約, サービス説明) as headings, lists and
+  paragraphs, for ``portal/_texts.html``'s ``text_body`` (escaped like everything else).
 - the filters of ``mypage.core.formatting`` — ``{{ fee|yen_before_tax }}``, ``{{ day|date_long }}``,
   ``{{ month|month_long }}``…: money and dates in the active language, one formatter each.
 - ``tel`` — a phone number as a ``tel:`` link (``{{ brand.support_phone|tel }}``); inside a
@@ -44,6 +46,8 @@ from jinja2.lexer import TOKEN_DOT, TOKEN_LPAREN, TOKEN_NAME, TOKEN_RPAREN, TOKE
 from markupsafe import Markup
 
 from mypage.core.formatting import FILTERS
+
+from .texts import text_blocks
 
 _NOT_IN_TEL = re.compile(r"[^0-9+\-]")
 
@@ -164,6 +168,7 @@ def environment(**options: Any) -> Environment:
     )
     env.filters.update(FILTERS)
     env.filters["tel"] = tel
+    env.filters["text_blocks"] = text_blocks  # staff-written texts, escaped (portal/texts.py)
     env.mypage_base = env
     env.mypage_overlays = {}
     return env

@@ -6,11 +6,13 @@ decides whether it shows is read from the view the URL conf routes that name to 
 ``portal_view`` guard carries), so a page's feature is stated once, at the page.
 
 The menu depends on the viewer's role, the contract's plan (what it offers, from the catalogue),
-for a user-permission ID its own account ID, and the page it is on — not on anything else of the
-contract. ``menu_for`` therefore keeps each menu per process, under those and the catalogue's
-load (``catalogue.version()``), so that a catalogue change reaches it as it reaches the pages;
-its labels stay lazy. ``side_menu`` keeps the menu's HTML (``portal/_side_menu.html``) the same
-way, per language as well: the layout puts it in every logged-in page as it is.
+for a user-permission ID its own account ID, whether the contract still has to register its first
+account ID (F-ACCT-FIRST: the entries that open only then are greyed), and the page it is on — not
+on anything else of the contract. ``menu_for`` therefore keeps each menu per process, under those
+and the catalogue's load (``catalogue.version()``), so that a catalogue change reaches it as it
+reaches the pages; its labels stay lazy. ``side_menu`` keeps the menu's HTML
+(``portal/_side_menu.html``) the same way, per language as well: the layout puts it in every
+logged-in page as it is.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from markupsafe import Markup
 from mypage.accounts.permissions import Feature, Role, decide
 from mypage.accounts.selectors import Viewer
 from mypage.core import catalogue
+
+from .access import OPEN_BEFORE_FIRST_ACCOUNT, needs_first_account
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ class Link:
     label: str | Promise
     url: str
     active: bool
+    locked: bool = False  # opens once the contract has an account ID (F-ACCT-FIRST): shown greyed
 
 
 Menu = tuple[tuple[str | Promise, tuple[Link, ...]], ...]
@@ -125,9 +130,19 @@ MENU_CACHE_SIZE = 4096  # menus kept per process (a user-permission ID's menu na
 
 
 @lru_cache(maxsize=MENU_CACHE_SIZE)
-def _menu(prefix: str, version: int, role: Role, plan_pk: int, account_id: str | None, active: str) -> Menu:
+def _menu(
+    prefix: str,
+    version: int,
+    role: Role,
+    plan_pk: int,
+    account_id: str | None,
+    first_account: bool,
+    active: str,
+) -> Menu:
     """The menu for a role, a plan and (user-permission IDs) an account ID, with the entry whose
-    URL is ``active`` marked (``""``: none). ``prefix`` and ``version`` are only part of the key."""
+    URL is ``active`` marked (``""``: none). ``first_account``: the contract must register its
+    first account ID before anything else opens (F-ACCT-FIRST), so the other entries are locked.
+    ``prefix`` and ``version`` are only part of the key."""
     plan = catalogue.plan(plan_pk)
     groups = []
     for group in MENU:
@@ -153,6 +168,7 @@ def _menu(prefix: str, version: int, role: Role, plan_pk: int, account_id: str |
                     label=entry.label,
                     url=f"{url}#{entry.anchor}" if entry.anchor else url,
                     active=not entry.anchor and url == active,
+                    locked=first_account and entry.feature not in OPEN_BEFORE_FIRST_ACCOUNT,
                 )
             )
         if links:
@@ -162,22 +178,28 @@ def _menu(prefix: str, version: int, role: Role, plan_pk: int, account_id: str |
 
 @lru_cache(maxsize=MENU_CACHE_SIZE)
 def _plain_urls(
-    prefix: str, version: int, role: Role, plan_pk: int, account_id: str | None
+    prefix: str, version: int, role: Role, plan_pk: int, account_id: str | None, first_account: bool
 ) -> frozenset[str]:
     """The URLs of the menu's entries that can be the current page (those without an anchor)."""
-    return frozenset(
-        link.url for _label, links in _menu(prefix, version, role, plan_pk, account_id, "") for link in links
-    )
+    menu = _menu(prefix, version, role, plan_pk, account_id, first_account, "")
+    return frozenset(link.url for _label, links in menu for link in links)
 
 
-MenuKey = tuple[str, int, Role, int, str | None, str]
+MenuKey = tuple[str, int, Role, int, str | None, bool, str]
 
 
 def _key(viewer: Viewer, current_path: str) -> MenuKey:
     # Only a user-permission ID's menu names its account ID (decide() gives own_account_only to
     # that role alone); for the others it is not part of the key.
     account_id = viewer.account.account_id if viewer.role is Role.USER and viewer.account else None
-    key = (get_script_prefix(), catalogue.version(), viewer.role, viewer.contract.plan.pk, account_id)
+    key = (
+        get_script_prefix(),
+        catalogue.version(),
+        viewer.role,
+        viewer.contract.plan.pk,
+        account_id,
+        needs_first_account(viewer),
+    )
     active = current_path if current_path in _plain_urls(*key) else ""
     return (*key, active)
 
@@ -192,7 +214,8 @@ SIDE_MENU_CACHE_SIZE = 1024  # menus' HTML kept per process (about 2.5 KB each)
 @lru_cache(maxsize=SIDE_MENU_CACHE_SIZE)
 def _side_menu(language: str | None, key: MenuKey) -> Markup:
     with translation.override(language):
-        return Markup(get_template("portal/_side_menu.html").render({"menu": _menu(*key)}))  # noqa: S704
+        context = {"menu": _menu(*key), "first_account": key[5]}
+        return Markup(get_template("portal/_side_menu.html").render(context))  # noqa: S704
 
 
 def side_menu(viewer: Viewer, current_path: str) -> Markup:

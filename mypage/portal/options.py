@@ -9,7 +9,9 @@ procedure: a service page per category of product (現在のご契約状態, 月
 
 A page shows the catalogue's products of its category that the plan is offered; what a product
 needs on the page (a re-application fee, an exemption period, what ends with it) is read from the
-catalogue, and its copy (サービス説明, notes, contact window) is its own partial,
+catalogue; its サービス説明 (with the notes) and サービス利用規約 are texts staff edit per brand
+(``core.ProductText``, linked: 「詳しくはこちら」 and the 同意 checkbox's terms page, ``portal.content``);
+what else it shows (fees, a contact window, cautions) is its own partial,
 ``portal/products/<code>.html``. Every rule of buying and cancelling is the subscription rules' own.
 """
 
@@ -21,7 +23,6 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from django import forms
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -31,13 +32,14 @@ from mypage.accounts.models import AccountId
 from mypage.accounts.permissions import Feature
 from mypage.accounts.selectors import Viewer
 from mypage.core import clock
-from mypage.core.catalogue import CatalogueItem
+from mypage.core.catalogue import CatalogueItem, ShownText, product_text
 from mypage.core.errors import Refused
 from mypage.core.formatting import date_long, date_short, yen_before_tax
-from mypage.core.models import ProductCategory
+from mypage.core.models import ProductCategory, TextKind
 from mypage.subscriptions import notices, rules, selectors, services
 
 from .access import portal_view
+from .content import download_url
 from .flow import FormProcedure, Row, Step, row
 from .views import page
 
@@ -60,6 +62,17 @@ AGREED = {"on", "true", "1"}
 def offered(category: ProductCategory, viewer: Viewer) -> tuple[CatalogueItem, ...]:
     """The catalogue's products of ``category`` offered to the viewer's plan, in catalogue order."""
     return selectors.offered_items(category, viewer.contract.plan)
+
+
+def descriptions(items: tuple[CatalogueItem, ...], viewer: Viewer) -> dict[str, ShownText | None]:
+    """Each product's サービス説明 for the contract's brand (staff-written, cached per process)."""
+    brand = viewer.contract.plan.brand.code
+    return {item.code: product_text(brand, item.code, TextKind.DESCRIPTION) for item in items}
+
+
+def download_urls(items: tuple[CatalogueItem, ...]) -> dict[str, str]:
+    """Where each product's 【ダウンロード】 goes (its vendor's page, or the portal's stand-in)."""
+    return {item.code: download_url(item) for item in items}
 
 
 class OptionForm(forms.Form):
@@ -146,12 +159,14 @@ class OptionProcedure(FormProcedure[OptionForm, OptionChoice, OptionDone]):
         return OptionForm(codes=self.codes(step), **kwargs)
 
     def context(self, step: Step) -> dict[str, Any]:
+        items = offered(self.category, step.viewer)
         return {
             "category": self.category.value,
             "states": self.states(step),
             "confirm_title": self.confirm_title,
             "complete_title": self.complete_title,
-            "download_url": settings.SECURITY_DOWNLOAD_URL,
+            "descriptions": descriptions(items, step.viewer),
+            "download_urls": download_urls(items),
         }
 
     # --- the steps ----------------------------------------------------------------------------
@@ -268,7 +283,8 @@ SECURITY = Security()
 def security_manage(request: HttpRequest, viewer: Viewer, account: AccountId) -> HttpResponse:
     """セキュリティオプション管理 (manual §1.6): each product 購入済 with its PIN, アクティブ化情報 and
     ダウンロード, or 未購入. ``?activation=<code>`` shows one held product's アクティブ化情報."""
-    codes = {item.code for item in offered(ProductCategory.SECURITY, viewer)}
+    items = offered(ProductCategory.SECURITY, viewer)
+    codes = {item.code for item in items}
     # What the page shows of each product (one query); the purchase page's rules are not needed here.
     states = [s for s in selectors.security_holdings(account) if s.item.code in codes]
     wanted = request.GET.get("activation")
@@ -287,6 +303,6 @@ def security_manage(request: HttpRequest, viewer: Viewer, account: AccountId) ->
             "states": states,
             "activation": activation,
             "activation_missing": missing,
-            "download_url": settings.SECURITY_DOWNLOAD_URL,
+            "download_urls": download_urls(items),
         },
     )

@@ -24,6 +24,7 @@ from mypage.principals.models import Principal
 from mypage.principals.services import current_password_check
 from mypage.subscriptions import selectors as subscription_selectors
 
+from .access import needs_first_account
 from .flow import ConfirmOnlyProcedure, EndSession, FormProcedure, Nothing, Row, Step, row
 from .forms import AccountIdForm, PasswordChangeForm
 
@@ -80,6 +81,10 @@ class AccountNew(FormProcedure[AccountIdForm, NewAccountId, AccountCreated]):
     def form(self, step: Step, **kwargs: Any) -> AccountIdForm:
         # The typed ID is added to the avoid list by the form itself.
         return AccountIdForm(password_avoid=_avoid(step), **kwargs)
+
+    def context(self, step: Step) -> dict[str, Any]:
+        # F-ACCT-FIRST: a Spaaqs contract with no ID is sent here at its first login; say why.
+        return {"first_account": needs_first_account(step.viewer)}
 
     def prepare(self, step: Step, form: AccountIdForm) -> NewAccountId:
         data = form.cleaned_data

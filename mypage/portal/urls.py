@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from mypage.accounts import rules
 from mypage.accounts.permissions import Feature as F
 
-from . import options, statements, views
+from . import content, options, statements, views
 from .procedures import ACCOUNT_DELETE, ACCOUNT_EDIT, ACCOUNT_NEW, ACCOUNT_PASSWORD, CUSTOMER_PASSWORD
 from .profile import PROFILE
 from .views import coming_soon as soon
@@ -98,6 +98,10 @@ urlpatterns = [
     ),
     # 障害情報 / お問い合わせ窓口
     path("info/notices/", soon(F.NOTICES, _("障害情報・メンテナンス情報")), name="notices"),
-    path("info/manuals/", soon(F.SUPPORT, _("マニュアル・利用規約")), name="manuals"),
-    path("info/contact/", soon(F.SUPPORT, _("お問い合わせ窓口")), name="contact"),
+    path("info/manuals/", content.manuals, name="manuals"),
+    path("info/contact/", content.contact, name="contact"),
+    # A product's サービス説明 (「詳しくはこちら」), サービス利用規約 and the download stand-in: public
+    path("info/products/<slug:code>/", content.product_info, name="product_info"),
+    path("info/products/<slug:code>/terms/", content.product_terms, name="product_terms"),
+    path("info/products/<slug:code>/download/", content.security_download, name="security_download"),
 ]

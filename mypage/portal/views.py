@@ -229,12 +229,3 @@ def coming_soon(feature: Feature, title: Any) -> Any:
 
     view.__name__ = view.__qualname__ = f"coming_soon_{feature.name.lower()}"
     return view
-
-
-def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "500.html", status=500)
-
-
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """An expired or missing CSRF token: a page that says what to do, not Django's debug text."""
-    return render(request, "403_csrf.html", status=403)

@@ -34,7 +34,7 @@ from mypage.contracts.models import Contract
 from mypage.core.client import client_ip, user_agent
 from mypage.core.errors import Refused
 from mypage.core.jobs import JobState
-from mypage.core.models import Brand, Plan, Product
+from mypage.core.models import Brand, Plan, Product, ProductText
 from mypage.notifications.models import OutboxMail
 from mypage.notifications.services import STAFF_MAY_REQUEUE, mail_requeue
 from mypage.principals.models import Principal, PrincipalKind
@@ -178,6 +178,19 @@ class PlanAdmin(ModelAdmin):
 @admin.register(Product)
 class ProductAdmin(ModelAdmin):
     list_display = ["code", "name", "scope", "monthly_fee", "billing_rule", "reapplication_fee"]
+
+
+@admin.register(ProductText)
+class ProductTextAdmin(ModelAdmin):
+    """サービス利用規約 and サービス説明, one per product, brand and kind; the portal shows the body as
+    plain text (escaped), so staff cannot put HTML on a customer's page. Pages see an edit at once
+    in this process, in the others within ``CATALOGUE_CACHE_SECONDS``."""
+
+    list_display = ["title", "product", "brand", "kind", "updated_at"]
+    list_filter = ["brand", "kind", "product"]
+    search_fields = ["title", "body"]
+    list_select_related = ["brand", "product"]
+    readonly_fields = ["updated_at"]
 
 
 @admin.register(Contract)

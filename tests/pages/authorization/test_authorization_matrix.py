@@ -40,6 +40,10 @@ PUBLIC = {
     "portal:login": (200, 302),
     "portal:logout": (405, 405),  # logout is a POST
     "portal:home": (302, 302),
+    # A product's サービス説明, サービス利用規約 and the download stand-in: readable before buying
+    "portal:product_info": (200, 200),
+    "portal:product_terms": (200, 200),
+    "portal:security_download": (200, 200),
 }
 
 
@@ -86,6 +90,8 @@ def concrete(route: str, account: str | None) -> str:
     path = route.replace("<accountid:account_id>", account or "").replace("<str:token>", "no-such-token")
     # A statement month: the open month, which every contract has (as a preview).
     path = path.replace("<month:month>", str(Month.of(clock.today())))
+    # A product's pages: one every brand sells (a download stand-in: no vendor page in the demo).
+    path = path.replace("<slug:code>", "security_360")
     assert "<" not in path, f"the matrix test does not know how to fill {route!r}: teach concrete()"
     return "/" + path
 

@@ -370,7 +370,8 @@ def test_security_purchase_pin_on_the_management_page_and_revoked_on_cancel(hold
     manage = holder.get(MANAGE_002)
     assert cell(manage, "pin-security_360") == f"(PIN番号: {licence.pin})"
     assert "アクティブ化情報" in section_of_manage(manage, "security_360")
-    assert 'href="https://download.example.com/security/"' in section_of_manage(manage, "security_360")
+    # Its own download page: the demo has no vendor page set, so the portal's stand-in (Product.download_url).
+    assert 'href="/info/products/security_360/download/"' in section_of_manage(manage, "security_360")
     assert cell(manage, "manage-security_online") == "セキュリティオンライン 未購入"
     info = holder.get(f"{MANAGE_002}?activation=security_360")
     assert cell(info, "activation-pin") == licence.pin

@@ -49,19 +49,20 @@ def test_autoescape_is_on() -> None:
 
 
 @pytest.mark.django_db
-def test_every_product_of_an_option_page_has_its_own_partial():
-    """Product copy lives in portal/products/<code>.html (description and notes at least)."""
-    from mypage.core.models import Product, ProductCategory
+def test_every_product_of_an_option_page_has_its_own_partial_and_its_texts():
+    """Product copy: the サービス説明 and サービス利用規約 are data (core.ProductText) for every brand that
+    sells the product; what else a page shows of it is its partial, portal/products/<code>.html."""
+    from mypage.core.models import Brand, Product, ProductCategory, ProductText
 
     paged = {ProductCategory.SECURITY, ProductCategory.REMOTE_SUPPORT, ProductCategory.WARRANTY}
-    codes = [p.code for p in Product.objects.filter(category__in=paged)]
-    assert len(codes) == 7
-    for code in codes:
-        module = engines["jinja2"].env.get_template(f"portal/products/{code}.html").module
-        assert callable(getattr(module, "description", None)) and callable(getattr(module, "notes", None)), (
-            code
-        )
-        assert module.description().strip() and module.notes().strip(), code
+    products = list(Product.objects.filter(category__in=paged).prefetch_related("brands"))
+    assert len(products) == 7
+    for product in products:
+        engines["jinja2"].env.get_template(f"portal/products/{product.code}.html")
+        for brand in product.brands.all() or Brand.objects.all():
+            for kind in ("description", "terms"):
+                text = ProductText.objects.get(brand=brand, product=product, kind=kind)
+                assert text.title.strip() and text.body.strip(), (product.code, brand.code, kind)
 
 
 def test_no_template_tests_a_product_code():
