@@ -300,7 +300,7 @@ def to_confirm(page: Page, portal: Portal, name: str) -> None:
         fill(
             page,
             {
-                "現在のパスワード (必須)": "demo-pass-9000",
+                "現在のお客様番号パスワード (必須)": "demo-pass-9000",
                 "新しいパスワード (必須)": PASSWORD,
                 "新しいパスワード (確認) (必須)": PASSWORD,
             },
