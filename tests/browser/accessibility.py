@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Error, Page, Route
@@ -149,8 +149,10 @@ class Checker:
     browser: Browser
     artifacts: Path
     replayer: Replayer | None = None
-    seen: set[str] = field(default_factory=set)
-    urls: list[str] = field(default_factory=list)
+    # Shared by every Checker of the run: pytest may set the package's fixtures up more than once
+    # (pytest-django runs transactional tests after the others), and a page checked once is done.
+    seen: ClassVar[set[str]] = set()
+    urls: ClassVar[list[str]] = []
 
     def check(self, test_name: str, recorder: Recorder) -> list[Finding]:
         findings: list[Finding] = []
