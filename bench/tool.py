@@ -840,7 +840,7 @@ def _attack_lines(alone: dict[str, Any], warnings: list[str]) -> list[str]:
         + (f"{after:.1f} s of attack" if after is not None else "NOT before the measured run")
         + f"   ({at_ramp.get('addresses_locked', 0)} of 16 before the measured run;"
         f" waited {waited} s after the ramp)",
-        f"  the attack (wrk)                   {attack['req_s']:.1f} req/s over the whole run,"
+        f"  the attack (bench/attack.py)       {attack['req_s']:.1f} req/s over the whole run,"
         f" {attack['requests']} requests, {attack['ok']} answered 200, {attack['other']} other;"
         f" p50 {attack['p50']:.1f} ms, p99 {attack['p99']:.1f} ms",
         "  the login log of its addresses     "
