@@ -15,7 +15,9 @@
 -- BENCH_XFF_PREFIX (e.g. "203.0.113."): each thread sends X-Forwarded-For: <prefix><thread number>,
 -- one household per address (the server trusts one proxy: TRUSTED_PROXY_COUNT=1).
 --
--- The credential-stuffing attack (BENCH_ATTACK=1): POST /login/ with a new 14-digit customer number
+-- A credential-stuffing attack sent by wrk (BENCH_ATTACK=1; bench/run sends its attack with
+-- bench/attack.py instead: wrk paces a connection only after reconnecting, so each paced request
+-- first sits idle in a sync worker — a slow-client attack, see docs/performance.md): POST /login/ with a new 14-digit customer number
 -- and a wrong password every time (BENCH_BODY is the form up to the number: the CSRF token and
 -- form=customer), from BENCH_ATTACK_ADDRESSES (16) addresses in turn (X-Forwarded-For:
 -- 198.18.0.1 ... 198.18.0.16), at BENCH_ATTACK_RATE (100) requests per second in all, spread over the
