@@ -8,7 +8,7 @@ from mypage.accounts.models import AccountId, Permission
 from mypage.contracts.models import Contract
 from mypage.core.sql import fixed_query, fixed_rows
 
-from .models import MailKind
+from .models import MailAddress, MailKind
 
 
 def account_ids_with_services(contract: Contract, *, only: AccountId | None = None) -> list[AccountId]:
@@ -30,6 +30,11 @@ def has_web_space(account: AccountId) -> bool:
 
 def has_online_storage(account: AccountId) -> bool:
     return hasattr(account, "online_storage")
+
+
+def has_isp_mailbox(account_pk: int) -> bool:
+    """Whether the account ID has an ISP mailbox (forwarding, auto-reply and Web space hang on it)."""
+    return MailAddress.objects.filter(account_id=account_pk, kind=MailKind.ISP).exists()
 
 
 def uses_isp_mail(account: AccountId) -> bool:

@@ -32,6 +32,7 @@ from markupsafe import Markup
 from mypage.accounts.permissions import Feature, Role, decide
 from mypage.accounts.selectors import Viewer
 from mypage.core import catalogue
+from mypage.mail.selectors import has_isp_mailbox
 
 from .access import OPEN_BEFORE_FIRST_ACCOUNT, needs_first_account
 
@@ -42,6 +43,7 @@ class Entry:
     url_name: str
     own_account: bool = False  # links to the viewer's own account ID (user-permission screen)
     anchor: str = ""
+    needs_mailbox: bool = False  # applies only to an ID with an ISP mailbox (forwarding, Web space)
 
     @property
     def feature(self) -> Feature:
@@ -101,10 +103,10 @@ MENU: tuple[Group, ...] = (
         Entry(_("アカウントIDオプション変更"), "portal:overview", anchor="account-ids"),
         Entry(_("パスワード変更"), "portal:account_password", own_account=True),
         Entry(_("メールアドレス登録/変更"), "portal:account_mail", own_account=True),
-        Entry(_("メール転送設定"), "portal:account_forwarding", own_account=True),
-        Entry(_("メール自動返信設定"), "portal:account_autoreply", own_account=True),
+        Entry(_("メール転送設定"), "portal:account_forwarding", own_account=True, needs_mailbox=True),
+        Entry(_("メール自動返信設定"), "portal:account_autoreply", own_account=True, needs_mailbox=True),
         Entry(_("セキュリティオプション"), "portal:account_security", own_account=True),
-        Entry(_("Webスペース"), "portal:account_webspace", own_account=True),
+        Entry(_("Webスペース"), "portal:account_webspace", own_account=True, needs_mailbox=True),
     )),
     Group(_("障害情報"), (
         Entry(_("メンテナンス情報"), "portal:notices"),
@@ -136,13 +138,15 @@ def _menu(
     role: Role,
     plan_pk: int,
     account_id: str | None,
+    mailbox: bool,
     first_account: bool,
     active: str,
 ) -> Menu:
     """The menu for a role, a plan and (user-permission IDs) an account ID, with the entry whose
     URL is ``active`` marked (``""``: none). ``first_account``: the contract must register its
     first account ID before anything else opens (F-ACCT-FIRST), so the other entries are locked.
-    ``prefix`` and ``version`` are only part of the key."""
+    ``mailbox``: the user-permission ID has an ISP mailbox; without one, the entries that apply
+    only to a mailbox are left out. ``prefix`` and ``version`` are only part of the key."""
     plan = catalogue.plan(plan_pk)
     groups = []
     for group in MENU:
@@ -154,6 +158,8 @@ def _menu(
             if decision.own_account_only and not entry.own_account:
                 # A user ID sees account-scoped functions only as its own ID's pages: the
                 # contract-wide page would refuse it (portal.access), so it is not offered.
+                continue
+            if entry.needs_mailbox and not mailbox:
                 continue
             if entry.own_account:
                 # Holders and admin IDs reach every ID's pages from the overview; the menu shows
@@ -178,26 +184,36 @@ def _menu(
 
 @lru_cache(maxsize=MENU_CACHE_SIZE)
 def _plain_urls(
-    prefix: str, version: int, role: Role, plan_pk: int, account_id: str | None, first_account: bool
+    prefix: str,
+    version: int,
+    role: Role,
+    plan_pk: int,
+    account_id: str | None,
+    mailbox: bool,
+    first_account: bool,
 ) -> frozenset[str]:
     """The URLs of the menu's entries that can be the current page (those without an anchor)."""
-    menu = _menu(prefix, version, role, plan_pk, account_id, first_account, "")
+    menu = _menu(prefix, version, role, plan_pk, account_id, mailbox, first_account, "")
     return frozenset(link.url for _label, links in menu for link in links)
 
 
-MenuKey = tuple[str, int, Role, int, str | None, bool, str]
+MenuKey = tuple[str, int, Role, int, str | None, bool, bool, str]
+_FIRST_ACCOUNT = 6  # the index of ``first_account`` in a MenuKey
 
 
 def _key(viewer: Viewer, current_path: str) -> MenuKey:
     # Only a user-permission ID's menu names its account ID (decide() gives own_account_only to
     # that role alone); for the others it is not part of the key.
-    account_id = viewer.account.account_id if viewer.role is Role.USER and viewer.account else None
+    own = viewer.account if viewer.role is Role.USER else None
     key = (
         get_script_prefix(),
         catalogue.version(),
         viewer.role,
         viewer.contract.plan.pk,
-        account_id,
+        own.account_id if own else None,
+        # One small query, on a user-permission ID's pages only (the others' menus do not list
+        # their IDs' pages, so whether a mailbox exists changes nothing for them).
+        has_isp_mailbox(own.pk) if own else False,
         needs_first_account(viewer),
     )
     active = current_path if current_path in _plain_urls(*key) else ""
@@ -214,7 +230,7 @@ SIDE_MENU_CACHE_SIZE = 1024  # menus' HTML kept per process (about 2.5 KB each)
 @lru_cache(maxsize=SIDE_MENU_CACHE_SIZE)
 def _side_menu(language: str | None, key: MenuKey) -> Markup:
     with translation.override(language):
-        context = {"menu": _menu(*key), "first_account": key[5]}
+        context = {"menu": _menu(*key), "first_account": key[_FIRST_ACCOUNT]}
         return Markup(get_template("portal/_side_menu.html").render(context))  # noqa: S704
 
 

@@ -32,6 +32,8 @@ def uncached(viewer: Viewer, path: str) -> list:
     """The menu as navigation.menu_for computed it on every request before it was kept."""
     from django.urls import reverse
 
+    from mypage.mail.selectors import uses_isp_mail
+
     groups = []
     for group in MENU:
         links = []
@@ -44,6 +46,8 @@ def uncached(viewer: Viewer, path: str) -> list:
             if entry.own_account:
                 if not decision.own_account_only or viewer.account is None:
                     continue
+                if entry.needs_mailbox and not uses_isp_mail(AccountId.objects.get(pk=viewer.account.pk)):
+                    continue  # forwarding, auto-reply, Web space: only with an ISP mailbox
                 url = reverse(entry.url_name, kwargs={"account_id": viewer.account.account_id})
             else:
                 url = reverse(entry.url_name)

@@ -9,6 +9,8 @@ import re
 import pytest
 
 from mypage.accounts.models import AccountId, Permission
+from mypage.mail.models import MailKind
+from mypage.testing.factories import make_mail_address
 from tests.support.logins import USER_001, USER_003, logged_in_client
 from tests.support.pages import errors_of, text, token_of
 
@@ -69,3 +71,21 @@ def test_every_menu_entry_of_a_user_id_opens(demo, who):
     # Nothing contract-wide of a function it has for its own ID only: the storage page of every ID.
     assert "/options/storage/" not in links
     assert client.get("/options/storage/").status_code in (403, 404)
+
+
+MAILBOX_ENTRIES = ("メール転送設定", "メール自動返信設定", "Webスペース")
+
+
+def test_a_user_ids_menu_offers_the_mailbox_pages_only_with_an_isp_mailbox(demo):
+    """Forwarding, auto-reply and Web space hang on an ISP mailbox: an ID without one (arteri-an-003,
+    未登録) is not offered them; once it has one they are there (the menu is kept per mailbox state)."""
+    client = logged_in_client(USER_003)
+    (menu,) = MENU.findall(text(client.get("/user/")))
+    for label in MAILBOX_ENTRIES:
+        assert label not in menu
+    assert "メールアドレス登録/変更" in menu and "セキュリティオプション" in menu
+
+    make_mail_address(AccountId.objects.get(account_id="arteri-an-003"), MailKind.ISP)
+    (menu,) = MENU.findall(text(client.get("/user/")))
+    for label in MAILBOX_ENTRIES:
+        assert label in menu
