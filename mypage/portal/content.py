@@ -77,26 +77,21 @@ def _product(request: HttpRequest, code: str) -> tuple[CatalogueItem, Brand]:
     return item, brand
 
 
+def _product_text_page(request: HttpRequest, code: str, template: str, kind: TextKind) -> HttpResponse:
+    item, brand = _product(request, code)
+    return content_page(request, template, {"item": item, "text": product_text(brand.code, code, kind)})
+
+
 @public_view
 def product_info(request: HttpRequest, code: str) -> HttpResponse:
     """「詳しくはこちら」: a product's サービス説明, fee and the link to its サービス利用規約."""
-    item, brand = _product(request, code)
-    return content_page(
-        request,
-        "portal/product_info.html",
-        {"item": item, "text": product_text(brand.code, code, TextKind.DESCRIPTION)},
-    )
+    return _product_text_page(request, code, "portal/product_info.html", TextKind.DESCRIPTION)
 
 
 @public_view
 def product_terms(request: HttpRequest, code: str) -> HttpResponse:
     """A product's サービス利用規約 for the brand, as staff wrote it."""
-    item, brand = _product(request, code)
-    return content_page(
-        request,
-        "portal/product_terms.html",
-        {"item": item, "text": product_text(brand.code, code, TextKind.TERMS)},
-    )
+    return _product_text_page(request, code, "portal/product_terms.html", TextKind.TERMS)
 
 
 @public_view
