@@ -21,6 +21,12 @@ class Brand(models.Model):
         help_text=_("F-ACCT-FIRST: 未登録の契約はログイン直後に登録画面へ"),
     )
     web_domain = models.CharField(_("Webスペースのドメイン"), max_length=100)
+    # メール設定情報 (F-MAIL's complete screen) and Webスペース's upload server.
+    incoming_mail_host = models.CharField(_("受信メールサーバー (IMAP)"), max_length=100, default="")
+    incoming_mail_port = models.PositiveIntegerField(_("受信メールサーバー ポート"), default=993)
+    outgoing_mail_host = models.CharField(_("送信メールサーバー (SMTP)"), max_length=100, default="")
+    outgoing_mail_port = models.PositiveIntegerField(_("送信メールサーバー ポート"), default=587)
+    web_upload_host = models.CharField(_("Webスペース アップロードサーバー"), max_length=100, default="")
     support_phone = models.CharField(_("お問い合わせ窓口 電話番号"), max_length=20)
     support_hours = models.CharField(_("お問い合わせ窓口 受付時間"), max_length=100)
     info_center_phone = models.CharField(_("インフォメーションセンター 電話番号"), max_length=20)
