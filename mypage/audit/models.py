@@ -57,6 +57,12 @@ class AuditAction(models.TextChoices):
     CONTRACT_PROFILE_UPDATE = "contract_profile_update", _("お客様情報変更")
     SUBSCRIPTION_PURCHASE = "subscription_purchase", _("オプション購入")
     SUBSCRIPTION_CANCEL = "subscription_cancel", _("オプション解約")
+    MAIL_ADDRESS_SET = "mail_address_set", _("メールアドレス登録／変更")
+    MAIL_ADDRESS_RELEASE = "mail_address_release", _("メールアドレス解約")
+    MAIL_FORWARDING_SET = "mail_forwarding_set", _("メール転送設定")
+    MAIL_AUTOREPLY_SET = "mail_autoreply_set", _("メール自動返信設定")
+    WEB_SPACE_SET = "web_space_set", _("Webスペースの登録／解除")
+    STORAGE_SET = "storage_set", _("オンラインストレージの登録／解除")
     STEP_UP = "step_up", _("お客様番号による再認証")
     OUTBOX_MAIL_REQUEUE = "outbox_mail_requeue", _("通知メール再送")
 

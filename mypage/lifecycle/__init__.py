@@ -7,21 +7,36 @@ reading this module tells everything a deletion does, in order, in one transacti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
 
 from mypage.accounts.models import AccountId
 from mypage.accounts.services import account_retire
 from mypage.audit.services import Actor
-from mypage.subscriptions.services import account_subscriptions_end
+from mypage.mail.services import account_mail_end
+from mypage.subscriptions.services import account_subscriptions_end, mail_products_auto_cancel
 
 
-def account_delete(*, account: AccountId, actor: Actor) -> AccountId:
+@dataclass(frozen=True)
+class AccountDeleted:
+    account: AccountId
+    auto_cancelled: tuple[str, ...]  # mail products cancelled automatically with it (SPEC §5)
+
+
+def account_delete(*, account: AccountId, actor: Actor) -> AccountDeleted:
     """F-ACCT-DELETE アカウントID情報削除 (manual §10), in one transaction: the ID is retired (its
-    name taken forever, its login disabled, its sessions ended) and its options are cancelled
-    today with their licences revoked. Its mail address, Web space and online storage end here too
-    once the mail chapter exists. A failure anywhere rolls all of it back. Raises ``Refused`` for the
-    ID the actor is logged in as."""
+    name taken forever, its login disabled, its sessions ended); its mail address (an ISP one held
+    180 days), forwarding, auto-reply, Web space and online storage are deleted; its options are
+    cancelled today with their licences revoked; and when it had an ISP mailbox, the contract's mail
+    product may be cancelled automatically (``mail_products_auto_cancel``: audited, mailed to the
+    連絡用メールアドレス). A failure anywhere rolls all of it back. Raises ``Refused`` for the ID
+    the actor is logged in as."""
     with transaction.atomic():
         retired = account_retire(account=account, actor=actor)
+        ended = account_mail_end(account=retired, actor=actor)
         account_subscriptions_end(account=retired, actor=actor)
-    return retired
+        cancelled = mail_products_auto_cancel(
+            contract=retired.contract, actor=actor, released=1 if ended.was_isp else 0
+        )
+    return AccountDeleted(retired, tuple(s.product.name for s in cancelled))

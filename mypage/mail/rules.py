@@ -38,6 +38,10 @@ RELEASE_HOLD_DAYS = 180
 FORWARD_MAX = 5
 SUBJECT_MAX = 100
 BODY_MAX = 2000
+MAILBOX_BASE_BYTES = 1024**3  # 1GB (SPEC §5)
+MAILBOX_UPGRADED_BYTES = 10 * 1024**3  # メールボックス容量追加 (10GB)
+#: How often one sender is answered (Sieve ``vacation :days``), as the form offers it.
+AUTOREPLY_INTERVALS = (1, 3, 7)
 _FULL_WIDTH_ASCII = re.compile(r"[\uff01-\uff5e]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
@@ -157,3 +161,11 @@ def autoreply_problems(
     elif end is not None and end < today:
         problems["end"] = [_("終了日に過去の日付は指定できません。")]
     return problems
+
+
+def quota_label(quota_bytes: int | None) -> str:
+    """「1GB」, 「10GB」: a mailbox's size as the pages say it."""
+    if not quota_bytes:
+        return ""
+    gb = quota_bytes / 1024**3
+    return f"{gb:g}GB"

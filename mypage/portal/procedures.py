@@ -186,7 +186,12 @@ def _ending(account: AccountId, contract: Contract) -> Ending:
     )
 
 
-class AccountDelete(ConfirmOnlyProcedure[Nothing, Nothing]):
+@dataclass(frozen=True)
+class Deleted:
+    auto_cancelled: tuple[str, ...]  # mail products cancelled automatically with the ID
+
+
+class AccountDelete(ConfirmOnlyProcedure[Nothing, Deleted]):
     """F-ACCT-DELETE アカウントID情報削除 (manual §10): confirm → 削除 → complete."""
 
     name = "account_delete"
@@ -229,9 +234,9 @@ class AccountDelete(ConfirmOnlyProcedure[Nothing, Nothing]):
             row(_("オプションサービス"), "、".join(item.name for item in options) or _("なし")),
         ]
 
-    def commit(self, step: Step, payload: Nothing) -> Nothing:
-        account_delete(account=step.target, actor=step.actor)
-        return Nothing()
+    def commit(self, step: Step, payload: Nothing) -> Deleted:
+        deleted = account_delete(account=step.target, actor=step.actor)
+        return Deleted(deleted.auto_cancelled)
 
 
 # --- F-PW and アカウントIDパスワード変更 ------------------------------------------------------------

@@ -55,6 +55,7 @@ def option_notice(
     product: Product,
     subscriptions: list[Subscription],
     reapplication_fee: int,
+    automatic: bool = False,
 ) -> str:
     """Queue the manual's 申込み完了メール for a purchase (``option_purchased``) or cancellation
     (``option_cancelled``): to the account ID's mail address (account-scoped products) or the
@@ -90,6 +91,8 @@ def option_notice(
             "date": day,
             "reapplication_fee": reapplication_fee,
             "reapplication_fee_on_return": product.reapplication_fee,
+            # Cancelled by the application (SPEC §5's automatic cancellation), not asked for.
+            "automatic": automatic,
         },
     )
     return to

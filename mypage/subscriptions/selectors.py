@@ -20,6 +20,7 @@ from mypage.core.sql import db_value, fixed_query, fixed_rows
 from mypage.mail import selectors as mail_selectors
 
 from . import rules
+from .allowances import Usage
 from .models import SecurityLicence, Subscription
 
 
@@ -83,19 +84,6 @@ def holdings(contract: Contract) -> list[tuple[CatalogueItem, int | None, dt.dat
 def live_holdings(contract: Contract) -> list[tuple[CatalogueItem, int | None]]:
     """(product, account ID pk or None) of each live subscription: what the overview counts."""
     return [(item, account) for item, account, cancelled_on in holdings(contract) if cancelled_on is None]
-
-
-@dataclass(frozen=True)
-class Usage:
-    """One row of アカウント登録状況: 「{used}個 / {total}個 (基本 {base}個 + {added}個)」."""
-
-    used: int
-    base: int
-    added: int
-
-    @property
-    def total(self) -> int:
-        return self.base + self.added
 
 
 @dataclass(frozen=True)

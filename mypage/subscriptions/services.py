@@ -24,8 +24,11 @@ from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.errors import Refused
 from mypage.core.models import Product, ProductCategory
+from mypage.mail import rules as mail_rules
+from mypage.mail.services import mailbox_quota_set
 
 from . import rules
+from .allowances import contract_allowance
 from .licences import licence_issue, licences_revoke
 from .models import Subscription
 from .notices import option_notice
@@ -84,6 +87,8 @@ def subscription_purchase(
         )
         if product.category == ProductCategory.SECURITY:
             licence_issue(subscription)
+        if product.category == ProductCategory.MAILBOX and fresh is not None:
+            mailbox_quota_set(account=fresh, quota_bytes=mail_rules.MAILBOX_UPGRADED_BYTES)
         audit_change(
             actor,
             AuditAction.SUBSCRIPTION_PURCHASE,
@@ -162,6 +167,8 @@ def subscription_cancel(
         if len(live) == 1:
             cancelled += _dependants(locked, product, fresh)
         _cancel_rows(cancelled, clock.today())
+        if product.category == ProductCategory.MAILBOX and fresh is not None:
+            mailbox_quota_set(account=fresh, quota_bytes=mail_rules.MAILBOX_BASE_BYTES)
         for sub in cancelled:
             audit_change(
                 actor,
@@ -220,3 +227,98 @@ def account_subscriptions_end(*, account: AccountId, actor: Actor) -> list[Subsc
                 },
             )
     return live
+
+
+def mailbox_upgrades_end(*, account: AccountId, actor: Actor) -> list[Subscription]:
+    """Cancel the account ID's live mailbox products (メールボックス容量追加) today: its ISP mailbox
+    is gone (switched to another provider's address), inside that change's transaction."""
+    live = list(
+        Subscription.objects.select_for_update()
+        .filter(account=account, cancelled_on__isnull=True, product__category=ProductCategory.MAILBOX)
+        .select_related("product")
+        .order_by("id")
+    )
+    _cancel_rows(live, clock.today())
+    for sub in live:
+        audit_change(
+            actor,
+            AuditAction.SUBSCRIPTION_CANCEL,
+            target=account.contract.customer_number,
+            details={
+                "product": sub.product.code,
+                "account": account.account_id,
+                "monthly_fee": sub.product.monthly_fee,
+                "subscription": sub.pk,
+                "reason": "mailbox_removed",
+            },
+        )
+    return live
+
+
+def mail_products_auto_cancel(*, contract: Contract, actor: Actor, released: int) -> list[Subscription]:
+    """The automatic cancellation of SPEC §5 after ``released`` ISP addresses were deleted (an
+    account ID deleted, or switched to another provider's address), inside that deletion's
+    transaction, which holds the contract's row.
+
+    One rule for both plans, read from the products' data: the contract's live mail products are
+    taken latest first, and each is cancelled while fewer than ``released`` have been and the
+    allowance without it still covers every ISP mailbox, Web space and online storage in use.
+    LAN (メール&Webスペース, +1 mail +1 Web each): the one the deleted address used goes, however
+    many are held. MULTI (メールパック, +5/+5/+5, one per contract): it goes only when what is left
+    fits the plan's base allowance.
+
+    Audited (``reason: mail_released``), billed as any cancellation (the month is charged), and
+    told to the contract's 連絡用メールアドレス. Returns what was cancelled."""
+    if released <= 0:
+        return []
+    locked = (
+        Contract.objects.select_for_update(of=("self",)).select_related("plan__brand").get(pk=contract.pk)
+    )
+    live = list(
+        Subscription.objects.select_for_update(of=("self",))
+        .filter(
+            contract=locked,
+            account__isnull=True,
+            cancelled_on__isnull=True,
+            product__category=ProductCategory.MAIL,
+        )
+        .select_related("product")
+        .order_by("-applied_on", "-id")
+    )
+    allowance = contract_allowance(locked)
+    cancelled: list[Subscription] = []
+    for sub in live:
+        if len(cancelled) >= released:
+            break
+        p = sub.product
+        rest = allowance.without(p.adds_mail, p.adds_web_space, p.adds_storage)
+        if not rest.fits:
+            break
+        cancelled.append(sub)
+        allowance = rest
+    if not cancelled:
+        return []
+    _cancel_rows(cancelled, clock.today())
+    for sub in cancelled:
+        audit_change(
+            actor,
+            AuditAction.SUBSCRIPTION_CANCEL,
+            target=locked.customer_number,
+            details={
+                "product": sub.product.code,
+                "account": None,
+                "monthly_fee": sub.product.monthly_fee,
+                "subscription": sub.pk,
+                "reason": "mail_released",
+            },
+        )
+    option_notice(
+        "option_cancelled",
+        contract=locked,
+        account=None,
+        product=cancelled[0].product,
+        subscriptions=cancelled,
+        reapplication_fee=0,
+        automatic=True,
+    )
+    return cancelled

@@ -678,7 +678,7 @@ def test_a_purchase_racing_the_ids_deletion_never_leaves_a_live_option(demo):
 
     def work(i: int) -> object:
         if i == 0:
-            return lifecycle.account_delete(account=account, actor=ACTOR)
+            return lifecycle.account_delete(account=account, actor=ACTOR).account
         return buy(contract, SECURITY[i % 4], account)
 
     results = race(9, work)
