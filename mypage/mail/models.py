@@ -51,7 +51,7 @@ class MailAddress(models.Model):
                 fields=["address"], condition=models.Q(kind="isp"), name="mail_isp_address_unique"
             ),
             models.CheckConstraint(
-                condition=models.Q(kind="isp", quota_bytes__gt=0)
+                condition=models.Q(kind="isp", quota_bytes__gt=0, quota_bytes__isnull=False)
                 | models.Q(kind="external", quota_bytes__isnull=True),
                 name="mail_quota_for_isp_only",
             ),

@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
         migrations.RunPython(quota_existing, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='mailaddress',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'isp'), ('quota_bytes__gt', 0)), models.Q(('kind', 'external'), ('quota_bytes__isnull', True)), _connector='OR'), name='mail_quota_for_isp_only'),
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind', 'isp'), ('quota_bytes__gt', 0), ('quota_bytes__isnull', False)), models.Q(('kind', 'external'), ('quota_bytes__isnull', True)), _connector='OR'), name='mail_quota_for_isp_only'),
         ),
         migrations.AddField(
             model_name='autoreply',
