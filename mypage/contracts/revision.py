@@ -14,6 +14,11 @@ A table that belongs to a contract gets its triggers from a migration with
 ``RevisionTriggers(table, via="contract")`` (it has ``contract_id``) or ``via="account"`` (it has
 ``account_id`` pointing at an account ID). ``tests/system/test_revision.py`` fails for a table
 with such a column and no triggers.
+
+SQLite alters a table by rebuilding it (new table, copy, drop, rename), which drops its triggers:
+a migration that adds a field or constraint to a table with triggers ends with
+``RevisionTriggers(table, via=..., replace=True)``, which drops and installs them again (on
+PostgreSQL they survive; dropping and creating again is harmless).
 """
 
 from __future__ import annotations
@@ -147,18 +152,24 @@ class RevisionTriggers(migrations.operations.base.Operation):
     reduces_to_sql = True
     reversible = True
 
-    def __init__(self, table: str, via: Via) -> None:
+    def __init__(self, table: str, via: Via, replace: bool = False) -> None:
         self.table = table
         self.via = via
+        self.replace = replace
 
     def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return (self.__class__.__name__, [self.table], {"via": self.via})
+        kwargs: dict[str, Any] = {"via": self.via}
+        if self.replace:
+            kwargs["replace"] = True
+        return (self.__class__.__name__, [self.table], kwargs)
 
     def state_forwards(self, app_label: str, state: Any) -> None:
         pass
 
     def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
         vendor = schema_editor.connection.vendor
+        if self.replace:
+            self.database_backwards(app_label, schema_editor, from_state, to_state)
         if vendor == "postgresql":
             _execute(schema_editor, _pg_install(self.table, self.via))
         elif vendor == "sqlite":

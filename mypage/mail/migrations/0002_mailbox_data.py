@@ -126,4 +126,6 @@ class Migration(migrations.Migration):
         RevisionTriggers("mail_forwarding", via="account"),
         RevisionTriggers("mail_forwardaddress", via="account"),
         RevisionTriggers("mail_autoreply", via="account"),
+        # SQLite rebuilt mail_mailaddress for the new column and constraint, without its triggers.
+        RevisionTriggers("mail_mailaddress", via="account", replace=True),
     ]
