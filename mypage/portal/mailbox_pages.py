@@ -124,7 +124,8 @@ class ForwardingForm(forms.Form):
     """転送先メールアドレス1〜5 and 転送元にメールを残す; all blank: no forwarding."""
 
     keep_copy = _yes_no(
-        gettext_lazy("転送元にメールを残す"), message=gettext_lazy("転送元にメールを残すかどうかを選択してください。")
+        gettext_lazy("転送元にメールを残す"),
+        message=gettext_lazy("転送元にメールを残すかどうかを選択してください。"),
     )
 
     def __init__(self, *args: Any, mailbox: str = "", **kwargs: Any) -> None:
@@ -238,7 +239,9 @@ class AutoReplyForm(MessagesPerField):
     """自動返信 する/しない, 件名, 本文, 開始日, 終了日, 返信間隔. Switched off, the subject and body
     may be empty (what was typed is kept for next time)."""
 
-    enabled = _yes_no(gettext_lazy("自動返信"), message=gettext_lazy("自動返信するかどうかを選択してください。"))
+    enabled = _yes_no(
+        gettext_lazy("自動返信"), message=gettext_lazy("自動返信するかどうかを選択してください。")
+    )
     subject = forms.CharField(label=gettext_lazy("件名"), required=False, max_length=rules.SUBJECT_MAX)
     body = _LinesField(
         label=gettext_lazy("本文"),
@@ -266,18 +269,22 @@ class AutoReplyForm(MessagesPerField):
             self.fields[name].error_messages[NUL] = _("%(label)sに使用できない文字が含まれています。") % {
                 "label": self.fields[name].label
             }
-        self.fields["subject"].error_messages["max_length"] = _("件名は%(max)d文字以内で入力してください。") % {
-            "max": rules.SUBJECT_MAX
-        }
+        self.fields["subject"].error_messages["max_length"] = _(
+            "件名は%(max)d文字以内で入力してください。"
+        ) % {"max": rules.SUBJECT_MAX}
         self.fields["body"].error_messages["max_length"] = _("本文は%(max)d文字以内で入力してください。") % {
             "max": rules.BODY_MAX
         }
         self.fields["subject"].help_text = _("%(max)d文字以内。自動返信する場合は必須です。") % {
             "max": rules.SUBJECT_MAX
         }
-        self.fields["body"].help_text = _("%(max)d文字以内。自動返信する場合は必須です。") % {"max": rules.BODY_MAX}
+        self.fields["body"].help_text = _("%(max)d文字以内。自動返信する場合は必須です。") % {
+            "max": rules.BODY_MAX
+        }
         self.fields["start"].help_text = _("指定しない場合は、設定した時点から返信します。")
-        self.fields["end"].help_text = _("指定しない場合は、「しない」に変更するまで返信します。終了日の当日まで返信します。")
+        self.fields["end"].help_text = _(
+            "指定しない場合は、「しない」に変更するまで返信します。終了日の当日まで返信します。"
+        )
         interval = self.fields["interval_days"]
         assert isinstance(interval, forms.TypedChoiceField)
         interval.choices = [
@@ -291,7 +298,11 @@ class AutoReplyForm(MessagesPerField):
         start, end = data.get("start"), data.get("end")
         if data.get("enabled"):
             problems = rules.autoreply_problems(
-                subject=data.get("subject", ""), body=data.get("body", ""), start=start, end=end, today=clock.today()
+                subject=data.get("subject", ""),
+                body=data.get("body", ""),
+                start=start,
+                end=end,
+                today=clock.today(),
             )
         elif start and end and end < start:
             problems = {"end": [_("終了日は開始日以降の日付を入力してください。")]}

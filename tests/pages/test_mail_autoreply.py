@@ -56,8 +56,9 @@ def commit(client, url: str, confirm):
 def test_the_holder_sets_an_auto_reply_through_confirm_and_complete(demo):
     holder = logged_in_client(HOLDER_9000)
     page = text(holder.get(URL))
-    for expected in ('name="enabled"', 'name="subject"', "<textarea", 'type="date" name="start"',
-                     'type="date" name="end"', "1日に1回", "3日に1回", "7日に1回", "同じ送信者へは"):  # fmt: skip
+    controls = ['name="enabled"', 'name="subject"', "<textarea", 'type="date" name="start"']
+    controls += ['type="date" name="end"', "1日に1回", "3日に1回", "7日に1回", "同じ送信者へは"]
+    for expected in controls:
         assert expected in page, expected
     body = "本日は休業です。\r\n<b>明日</b>以降にご連絡します。"
     data = form_data(body=body, start=day(0).isoformat(), end=day(7).isoformat(), interval_days="3")
@@ -66,8 +67,14 @@ def test_the_holder_sets_an_auto_reply_through_confirm_and_complete(demo):
     assert "本日は休業です。<br>&lt;b&gt;明日&lt;/b&gt;以降にご連絡します。" in html  # lines kept, escaped
     assert "<b>明日" not in html
     shown = cell(confirm, "confirm")
-    for expected in ("アカウントID arteri-an-002", "自動返信 する", "件名 不在のお知らせ",
-                     f"開始日 {day(0).year}年{day(0).month}月{day(0).day}日", "同じ送信者へは 3日に1回"):  # fmt: skip
+    starts = f"開始日 {day(0).year}年{day(0).month}月{day(0).day}日"
+    for expected in (
+        "アカウントID arteri-an-002",
+        "自動返信 する",
+        "件名 不在のお知らせ",
+        starts,
+        "同じ送信者へは 3日に1回",
+    ):
         assert expected in shown, shown
     assert not AutoReply.objects.exists() and audits() == 0  # the confirm screen writes nothing
 
@@ -90,7 +97,12 @@ def test_switched_off_the_subject_and_body_may_be_empty(demo):
     assert "自動返信 しない" in cell(confirm, "confirm") and "開始日 指定なし" in cell(confirm, "confirm")
     commit(holder, URL, confirm)
     reply = AutoReply.objects.get(account__account_id="arteri-an-002")
-    assert (reply.enabled, reply.subject, reply.body, reply.start_on, reply.end_on) == (False, "", "", None, None)
+    assert not reply.enabled and (reply.subject, reply.body, reply.start_on, reply.end_on) == (
+        "",
+        "",
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize(

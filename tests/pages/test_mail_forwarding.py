@@ -72,8 +72,13 @@ def test_the_holder_sets_forwarding_through_confirm_and_complete(demo):
 
     confirm = through_confirm(holder, URL, form_data("a@example.jp", " b@example.com ", keep_copy="no"))
     shown = cell(confirm, "confirm")
-    for expected in ("アカウントID arteri-an-002", f"メールアドレス {mailbox()}", "転送先メールアドレス1 a@example.jp",
-                     "転送先メールアドレス2 b@example.com", "転送元にメールを残す しない"):  # fmt: skip
+    for expected in (
+        "アカウントID arteri-an-002",
+        f"メールアドレス {mailbox()}",
+        "転送先メールアドレス1 a@example.jp",
+        "転送先メールアドレス2 b@example.com",
+        "転送元にメールを残す しない",
+    ):
         assert expected in shown, shown
     assert stored() == [] and audits() == 0  # the confirm screen writes nothing
 
