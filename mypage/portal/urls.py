@@ -5,6 +5,7 @@ from mypage.accounts import rules
 from mypage.accounts.permissions import Feature as F
 
 from . import content, options, statements, views
+from .mailbox_pages import MAIL_AUTOREPLY, MAIL_FORWARDING
 from .procedures import ACCOUNT_DELETE, ACCOUNT_EDIT, ACCOUNT_NEW, ACCOUNT_PASSWORD, CUSTOMER_PASSWORD
 from .profile import PROFILE
 from .views import coming_soon as soon
@@ -75,16 +76,8 @@ urlpatterns = [
         soon(F.MAIL, _("メールアドレス登録／変更")),
         name="account_mail",
     ),
-    path(
-        "account-ids/<accountid:account_id>/forwarding/",
-        soon(F.FWD, _("メール転送設定")),
-        name="account_forwarding",
-    ),
-    path(
-        "account-ids/<accountid:account_id>/autoreply/",
-        soon(F.AUTOREPLY, _("メール自動返信設定")),
-        name="account_autoreply",
-    ),
+    *MAIL_FORWARDING.urls("account-ids/<accountid:account_id>/forwarding/"),
+    *MAIL_AUTOREPLY.urls("account-ids/<accountid:account_id>/autoreply/"),
     *options.SECURITY.urls("account-ids/<accountid:account_id>/security/"),
     path(
         "account-ids/<accountid:account_id>/security/manage/",
