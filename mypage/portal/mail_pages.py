@@ -79,7 +79,7 @@ class _Raw(forms.CharField):
         self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
 
     def to_python(self, value: Any) -> str:
-        return super().to_python(value).strip(" ")
+        return (super().to_python(value) or "").strip(" ")
 
 
 class MailAddressForm(forms.Form):
@@ -124,7 +124,7 @@ class MailAddressForm(forms.Form):
                 self.fields[name].widget.attrs["disabled"] = True
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data
         choice = data.get("choice")
         if choice == ISP:
             folded = rules.local_part_fold(data.get("local_part") or "")
