@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from mypage.accounts import rules
 from mypage.accounts.permissions import Feature as F
 
-from . import content, options, statements, views
+from . import content, mail_pages, options, statements, views
+from .mail_pages import MAIL_ADDRESS
 from .mailbox_pages import MAIL_AUTOREPLY, MAIL_FORWARDING
 from .procedures import ACCOUNT_DELETE, ACCOUNT_EDIT, ACCOUNT_NEW, ACCOUNT_PASSWORD, CUSTOMER_PASSWORD
 from .profile import PROFILE
@@ -71,10 +72,11 @@ urlpatterns = [
     *ACCOUNT_EDIT.urls("account-ids/<accountid:account_id>/edit/"),
     *ACCOUNT_DELETE.urls("account-ids/<accountid:account_id>/delete/"),
     *ACCOUNT_PASSWORD.urls("account-ids/<accountid:account_id>/password/"),
+    *MAIL_ADDRESS.urls("account-ids/<accountid:account_id>/mail/"),
     path(
-        "account-ids/<accountid:account_id>/mail/",
-        soon(F.MAIL, _("メールアドレス登録／変更")),
-        name="account_mail",
+        "account-ids/<accountid:account_id>/mail/settings/",
+        mail_pages.mail_settings,
+        name="account_mail_settings",
     ),
     *MAIL_FORWARDING.urls("account-ids/<accountid:account_id>/forwarding/"),
     *MAIL_AUTOREPLY.urls("account-ids/<accountid:account_id>/autoreply/"),

@@ -78,7 +78,7 @@ def make_mail_address(account: AccountId, kind: MailKind, address: str | None = 
         if kind != MailKind.ISP:
             raise ValueError("an external mail address needs its address")
         address = f"{account.account_id}@{account.contract.plan.brand.mail_domains[0]}"
-    quota = MAILBOX_BASE_BYTES if kind == MailKind.ISP else None
+    quota = MAILBOX_BASE_BYTES if kind == MailKind.ISP else None  # a mailbox has its size (1GB)
     return MailAddress.objects.create(account=account, kind=kind, address=address, quota_bytes=quota)
 
 
