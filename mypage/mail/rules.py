@@ -97,7 +97,9 @@ def _domain_of(address: str) -> str:
     return address.rpartition("@")[2].lower()
 
 
-def external_address_problems(address: str, isp_domains: Iterable[str]) -> list[str]:
+def external_address_problems(
+    address: str, isp_domains: Iterable[str], brand_name: str = "UCOM"
+) -> list[str]:
     """The problems of another provider's address (「他社のメールを利用する」)."""
     if not address:
         return [_("メールアドレスを入力してください。")]
@@ -113,8 +115,9 @@ def external_address_problems(address: str, isp_domains: Iterable[str]) -> list[
         return [
             _(
                 "当社のドメインのメールアドレスは「他社のメールを利用する」では登録できません。"
-                "「UCOMの提供するメールアドレスを取得する」を選択してください。"
+                "「%(brand)sの提供するメールアドレスを取得する」を選択してください。"
             )
+            % {"brand": brand_name}
         ]
     return []
 

@@ -108,9 +108,12 @@ class MailAddressForm(forms.Form):
     )
     external_agree = forms.BooleanField(label=gettext_lazy("上記の内容に同意する"), required=False)
 
-    def __init__(self, *args: Any, domains: list[str], isp_open: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, domains: list[str], isp_open: bool, brand_name: str = "", **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.domains = list(domains)
+        self.brand_name = brand_name
         self.isp_open = isp_open
         domain = self.fields["domain"]
         assert isinstance(domain, forms.ChoiceField)
@@ -136,7 +139,9 @@ class MailAddressForm(forms.Form):
             if not data.get("isp_agree"):
                 self.add_error("isp_agree", str(AGREE_MISSING))
         elif choice == EXTERNAL:
-            for problem in rules.external_address_problems(data.get("external_address") or "", self.domains):
+            for problem in rules.external_address_problems(
+                data.get("external_address") or "", self.domains, self.brand_name
+            ):
                 self.add_error("external_address", problem)
             if not data.get("external_agree"):
                 self.add_error("external_agree", str(AGREE_MISSING))
@@ -175,7 +180,12 @@ class MailAddressChange(FormProcedure[MailAddressForm, MailChoice, MailChanged])
     def form(self, step: Step, **kwargs: Any) -> MailAddressForm:
         current = mail.current_address(step.target)
         isp_open = _isp_open(step.contract, current)
-        return MailAddressForm(domains=step.contract.plan.brand.mail_domains, isp_open=isp_open, **kwargs)
+        return MailAddressForm(
+            domains=step.contract.plan.brand.mail_domains,
+            isp_open=isp_open,
+            brand_name=step.contract.plan.brand.name,
+            **kwargs,
+        )
 
     def initial(self, step: Step) -> dict[str, Any]:
         current = mail.current_address(step.target)
