@@ -104,7 +104,7 @@ class MailAddressForm(forms.Form):
     isp_agree = forms.BooleanField(label=gettext_lazy("上記の内容に同意する"), required=False)
     external_address = _Raw(
         label=gettext_lazy("メールアドレス"),
-        widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none", "size": 36}),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autocapitalize": "none"}),
     )
     external_agree = forms.BooleanField(label=gettext_lazy("上記の内容に同意する"), required=False)
 
