@@ -56,7 +56,7 @@ urlpatterns = [
     path("billing/gatecall050/", soon(F.BILL_VIEW, _("GATE CALL050通話明細照会")), name="calls_gatecall050"),
     path("billing/phone/", soon(F.BILL_VIEW, _("UCOM光電話通話明細照会")), name="calls_phone"),
     # オプションサービス
-    path("options/mail/", soon(F.MAILOPT, _("メールサービス購入")), name="mail_service"),
+    *options.MAIL_SERVICE.urls("options/mail/"),
     *options.REMOTE_SUPPORT.urls("options/remote-support/"),
     *options.WARRANTY.urls("options/warranty/"),
     path("options/storage/", soon(F.STORAGE, _("オンラインストレージ&フォトアルバム")), name="storage"),
@@ -75,6 +75,7 @@ urlpatterns = [
         soon(F.MAIL, _("メールアドレス登録／変更")),
         name="account_mail",
     ),
+    *options.MAILBOX.urls("account-ids/<accountid:account_id>/mailbox/"),
     path(
         "account-ids/<accountid:account_id>/forwarding/",
         soon(F.FWD, _("メール転送設定")),
