@@ -6,6 +6,9 @@ procedure: a service page per category of product (現在のご契約状態, 月
 - F-WAR UCOM光 あんしん機器保証: 基本サービス and 追加オプションサービス on one page (per contract)
 - F-SEC セキュリティオプション per account ID, and セキュリティオプション管理 (PIN, アクティブ化情報,
   ダウンロード)
+- F-MAILOPT メールサービス購入 (manual §1.3–§1.4), per contract: the plan's mail product (メールパック
+  for MULTI, at most one; メール&Webスペース for LAN, several); bought only, never cancelled by itself
+- メールボックス容量追加 (10GB) per account ID with an ISP mailbox (SPEC §5 Beyond)
 
 A page shows the catalogue's products of its category that the plan is offered; what a product
 needs on the page (a re-application fee, an exemption period, what ends with it) is read from the
@@ -17,6 +20,7 @@ what else it shows (fees, a contact window, cautions) is its own partial,
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
@@ -83,9 +87,14 @@ class OptionForm(forms.Form):
     action = forms.ChoiceField(choices=[(a.value, ACTION_LABELS[a]) for a in Action])
     agree = forms.CharField(required=False, strip=True)
 
-    def __init__(self, *args: Any, codes: tuple[str, ...], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, codes: tuple[str, ...], agree_required: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.codes = codes
+        self.agree_required = agree_required or _(
+            "購入の場合は「サービス利用規約に同意する」にチェックを入れてください。"
+        )
         unknown = str(UNKNOWN_PRODUCT)
         self.fields["product"].error_messages.update(
             required=unknown, max_length=unknown, null_characters_not_allowed=unknown
@@ -107,9 +116,7 @@ class OptionForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("action") == Action.PURCHASE and not data.get("agree"):
-            self.add_error(
-                "agree", _("購入の場合は「サービス利用規約に同意する」にチェックを入れてください。")
-            )
+            self.add_error("agree", self.agree_required)
         return data
 
     @property
@@ -146,6 +153,15 @@ class OptionProcedure(FormProcedure[OptionForm, OptionChoice, OptionDone]):
     input_template = "portal/option_service.html"
     confirm_template = "portal/option_confirm.html"
     complete_template = "portal/option_complete.html"
+    # The service page's words around the buttons and the agreement box (the mail pages agree to
+    # the サービス説明 above, 「上記の内容に同意する」, without a terms link).
+    intro: ClassVar[Any] = gettext_lazy(
+        "サービス内容をご確認いただき、【購入する】または【解約する】ボタンをクリックしてください。"
+    )
+    agree_heading: ClassVar[Any] = gettext_lazy("サービス利用規約への同意 (購入の場合必須)")
+    agree_label: ClassVar[Any] = gettext_lazy("サービス利用規約に同意する")
+    agree_required: ClassVar[Any] = None  # the form's own message (「サービス利用規約に同意する」)
+    terms_link: ClassVar[bool] = True
 
     # --- what the pages show ----------------------------------------------------------------
 
@@ -156,7 +172,8 @@ class OptionProcedure(FormProcedure[OptionForm, OptionChoice, OptionDone]):
         return selectors.category_states(contract=step.contract, account=step.account, category=self.category)
 
     def form(self, step: Step, **kwargs: Any) -> OptionForm:
-        return OptionForm(codes=self.codes(step), **kwargs)
+        required = str(self.agree_required) if self.agree_required else None
+        return OptionForm(codes=self.codes(step), agree_required=required, **kwargs)
 
     def context(self, step: Step) -> dict[str, Any]:
         items = offered(self.category, step.viewer)
@@ -273,9 +290,77 @@ class Security(OptionProcedure):
         return {**super().context(step), "mail_address": address}
 
 
+@dataclass(frozen=True)
+class MailServiceState(selectors.ProductState):
+    """A mail product on メールサービス購入: bought only (``cancellable_alone=False``: no 解約する),
+    and bought again while held where the catalogue allows several (メール&Webスペース: 「2個
+    購入済」). ``problems``: why a purchase now is refused (メールパック held: the max-1 rule)."""
+
+    count: int = 0  # live subscriptions of the contract
+
+    @property
+    def can_purchase(self) -> bool:
+        return not self.problems
+
+    @property
+    def can_cancel(self) -> bool:
+        return False
+
+
+class MailService(OptionProcedure):
+    """F-MAILOPT メールサービス購入 (manual §1.3 メールパック, §1.4 メール&Webスペース): the plan's mail
+    product, per contract. A cancel posted anyway is refused by the rules (単独で解約できません)."""
+
+    name = "mail_service"
+    feature = Feature.MAILOPT
+    category = ProductCategory.MAIL
+    title = gettext_lazy("メールサービス購入")
+    confirm_title = gettext_lazy("メールサービス購入確認")
+    complete_title = gettext_lazy("メールサービス購入完了")
+    intro = gettext_lazy(
+        "お申し込みの前にサービス説明を必ずお読みになり、「上記の内容に同意する」にチェックを入れて"
+        "【購入する】ボタンをクリックしてください。"
+    )
+    agree_heading = gettext_lazy("サービス説明への同意 (必須)")
+    agree_label = gettext_lazy("上記の内容に同意する")
+    agree_required = gettext_lazy("「上記の内容に同意する」にチェックを入れてください。")
+    terms_link = False
+
+    def states(self, step: Step) -> list[selectors.ProductState]:
+        shown: list[selectors.ProductState] = []
+        for state in super().states(step):
+            code = state.item.code
+            count = selectors.live_count(contract=step.contract, account=None, product_code=code)
+            problems = rules.purchase_problems(contract=step.contract, account=None, product_code=code)
+            values = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
+            shown.append(MailServiceState(**{**values, "problems": problems, "count": count}))
+        return shown
+
+
+class Mailbox(OptionProcedure):
+    """メールボックス容量追加 (10GB) of one account ID (SPEC §5 Beyond, catalogue ``mailbox_10gb``):
+    bought and cancelled as the security options are; only for an ID with an ISP mailbox (the
+    rules say so). The page shows the size now, 1GB or 10GB, from the live subscription (the
+    mailbox's quota follows it elsewhere)."""
+
+    name = "account_mailbox"
+    feature = Feature.MAIL
+    category = ProductCategory.MAILBOX
+    title = gettext_lazy("メールボックス容量追加 (10GB)")
+    confirm_title = gettext_lazy("メールボックス容量追加 (10GB) 購入／解約確認")
+    complete_title = gettext_lazy("メールボックス容量追加 (10GB) 購入／解約完了")
+
+    def context(self, step: Step) -> dict[str, Any]:
+        address = notices.account_mail_address(contract=step.contract, account=step.target)
+        overview = selectors.account_overview(step.target)
+        return {**super().context(step), "mail_address": address, "mailbox": overview}
+
+
 REMOTE_SUPPORT = RemoteSupport()
 WARRANTY = Warranty()
 SECURITY = Security()
+MAIL_SERVICE = MailService()
+MAILBOX = Mailbox()
 
 
 @never_cache  # PIN numbers: not kept by the browser or a proxy

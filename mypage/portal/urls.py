@@ -58,7 +58,7 @@ urlpatterns = [
     path("billing/gatecall050/", soon(F.BILL_VIEW, _("GATE CALL050通話明細照会")), name="calls_gatecall050"),
     path("billing/phone/", soon(F.BILL_VIEW, _("UCOM光電話通話明細照会")), name="calls_phone"),
     # オプションサービス
-    path("options/mail/", soon(F.MAILOPT, _("メールサービス購入")), name="mail_service"),
+    *options.MAIL_SERVICE.urls("options/mail/"),
     *options.REMOTE_SUPPORT.urls("options/remote-support/"),
     *options.WARRANTY.urls("options/warranty/"),
     path("options/storage/", soon(F.STORAGE, _("オンラインストレージ&フォトアルバム")), name="storage"),
@@ -78,6 +78,7 @@ urlpatterns = [
         mail_pages.mail_settings,
         name="account_mail_settings",
     ),
+    *options.MAILBOX.urls("account-ids/<accountid:account_id>/mailbox/"),
     *MAIL_FORWARDING.urls("account-ids/<accountid:account_id>/forwarding/"),
     *MAIL_AUTOREPLY.urls("account-ids/<accountid:account_id>/autoreply/"),
     *options.SECURITY.urls("account-ids/<accountid:account_id>/security/"),

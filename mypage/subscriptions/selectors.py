@@ -104,6 +104,9 @@ class AccountRow:
 
     services: mail_selectors.AccountServices
     security: list[ProductStatus] = field(default_factory=list)
+    # メールボックス容量追加 (10GB): held or not (None where the plan is not offered it). The size the
+    # accordion shows (1GB / 10GB) is read from this, not from the mailbox's quota.
+    mailbox: ProductStatus | None = None
 
     @property
     def account(self) -> mail_selectors.AccountSummary:
@@ -170,15 +173,24 @@ def _account_rows(
         for i in catalogue().values()
         if i.category == ProductCategory.SECURITY and i.offered_to(contract.plan)
     ]
+    mailbox_item = next(
+        (
+            i
+            for i in catalogue().values()
+            if i.category == ProductCategory.MAILBOX and i.offered_to(contract.plan)
+        ),
+        None,
+    )
+
+    def status(a: mail_selectors.AccountServices, i: CatalogueItem) -> ProductStatus:
+        pk = a.account.pk
+        return _account_status(i, held_by_account[pk].get(i.code, 0), ended.get((pk, i.code)))
+
     return [
         AccountRow(
             services=a,
-            security=[
-                _account_status(
-                    i, held_by_account[a.account.pk].get(i.code, 0), ended.get((a.account.pk, i.code))
-                )
-                for i in security_items
-            ],
+            security=[status(a, i) for i in security_items],
+            mailbox=status(a, mailbox_item) if mailbox_item is not None else None,
         )
         for a in accounts
     ]
@@ -359,6 +371,17 @@ def product_state(*, contract: Contract, account: AccountId | None, product_code
         dependants=dependants,
         cancelled_until=cancelled_until(ended) if subscription is None else None,
     )
+
+
+def live_count(*, contract: Contract, account: AccountId | None, product_code: str) -> int:
+    """How many live subscriptions of ``product_code`` the scope holds (the contract, or
+    ``account`` for an account-scoped product): メール&Webスペース may be held several times
+    (「2個 購入済」). Raises ``rules.UnknownProduct``."""
+    product, _item = rules.catalogue_product(product_code)
+    scope_account = account if product.scope == ProductScope.ACCOUNT_ID else None
+    if product.scope == ProductScope.ACCOUNT_ID and account is None:
+        return 0
+    return Subscription.objects.filter(rules.live(contract, product, scope_account)).count()
 
 
 def offered_items(category: str, plan: Plan) -> tuple[CatalogueItem, ...]:

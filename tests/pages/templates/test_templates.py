@@ -54,9 +54,15 @@ def test_every_product_of_an_option_page_has_its_own_partial_and_its_texts():
     sells the product; what else a page shows of it is its partial, portal/products/<code>.html."""
     from mypage.core.models import Brand, Product, ProductCategory, ProductText
 
-    paged = {ProductCategory.SECURITY, ProductCategory.REMOTE_SUPPORT, ProductCategory.WARRANTY}
+    paged = {
+        ProductCategory.SECURITY,
+        ProductCategory.REMOTE_SUPPORT,
+        ProductCategory.WARRANTY,
+        ProductCategory.MAIL,
+        ProductCategory.MAILBOX,
+    }
     products = list(Product.objects.filter(category__in=paged).prefetch_related("brands"))
-    assert len(products) == 7
+    assert len(products) == 10
     for product in products:
         engines["jinja2"].env.get_template(f"portal/products/{product.code}.html")
         for brand in product.brands.all() or Brand.objects.all():
