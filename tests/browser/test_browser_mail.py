@@ -135,3 +135,77 @@ def test_manual_1_2_a_an_isp_address_changed_from_the_overview_accordion(page: P
     expect(page.get_by_test_id("username")).to_have_text("arteri-an-002")
     expect(page.get_by_test_id("quota")).to_have_text("1GB")
     shoot(page, "mail-settings")
+
+
+def buy_mail_service(page: Page, portal: Portal, shoot, code: str, name: str, shot: str) -> None:
+    """メールサービス購入: agree, [購入する] → 確認 (商品名, 購入する) → [決定] → 完了."""
+    expect(page.get_by_role("heading", name="メールサービス購入", level=1)).to_be_visible()
+    section = page.get_by_test_id(f"option-{code}")
+    section.get_by_label("上記の内容に同意する").check()
+    section.get_by_role("button", name="購入する", exact=True).click()
+    expect(page.get_by_role("heading", name="メールサービス購入確認")).to_be_visible()
+    expect(confirm_row(page, "商品名")).to_have_text(name)
+    expect(confirm_row(page, "お申し込み内容")).to_have_text("購入する")
+    expect(confirm_row(page, "月額利用料")).to_contain_text("300")
+    shoot(page, f"{shot}-confirm")
+    page.get_by_role("button", name="決定", exact=True).click()
+    expect(page.get_by_role("heading", name="メールサービス購入完了")).to_be_visible()
+    expect(page.get_by_text("メールサービスの購入が完了しました。")).to_be_visible()
+    expect(page.get_by_test_id("to-account-new")).to_have_attribute("href", "/account-ids/new/")
+    shoot(page, f"{shot}-complete")
+
+
+def register_isp(page: Page, local: str) -> None:
+    isp = page.get_by_test_id("isp-choice")
+    isp.get_by_label("の提供するメールアドレスを取得する").check()
+    isp.get_by_label("メールアドレス", exact=True).fill(local)
+    isp.get_by_label("上記の内容に同意する").check()
+    page.get_by_role("button", name="次へ進む").click()
+    page.get_by_role("button", name="登録", exact=True).click()
+    expect(page.get_by_role("heading", name="メールアドレス登録／変更完了")).to_be_visible()
+
+
+def test_manual_1_3_mail_pack_opens_the_greyed_isp_choice(page: Page, portal: Portal, shoot):
+    """§1.3 (MULTI): arteri-an-003's ISP choice is greyed (the base mailbox is in use) with a link
+    to メールサービス購入; buying メールパック there opens it, and 003 gets its mailbox."""
+    log_in_holder(page, portal, "90000000000000")
+    page.goto(portal.url(SPAAQS, "/account-ids/arteri-an-003/mail/"))
+    isp = page.get_by_test_id("isp-choice")
+    expect(isp.get_by_label("の提供するメールアドレスを取得する")).to_be_disabled()
+    shoot(page, "mail-1-3-greyed")
+    page.get_by_test_id("buy-mail").click()
+    buy_mail_service(page, portal, shoot, "mail_pack", "メールパック", "mail-1-3")
+    page.get_by_test_id("to-overview").click()
+    expect(page).to_have_url(path_is("/overview/"))
+    assert Subscription.objects.filter(product__code="mail_pack", cancelled_on__isnull=True).count() == 1
+    page.goto(portal.url(SPAAQS, "/account-ids/arteri-an-003/mail/"))
+    expect(
+        page.get_by_test_id("isp-choice").get_by_label("の提供するメールアドレスを取得する")
+    ).to_be_enabled()
+    register_isp(page, "hanako.home")
+    assert (
+        MailAddress.objects.get(account__account_id="arteri-an-003").address == "hanako.home@s2.spaaqs.ne.jp"
+    )
+    # The pack is held once: the page says 購入済 and offers no second one.
+    page.goto(portal.url(SPAAQS, "/options/mail/"))
+    expect(page.get_by_test_id("option-mail_pack")).to_contain_text("購入済")
+    expect(page.get_by_test_id("option-mail_pack").get_by_role("button", name="購入する")).to_have_count(0)
+    shoot(page, "mail-1-3-held")
+
+
+@pytest.mark.parametrize("width", [1280, PHONE_WIDTH])
+def test_manual_1_4_mail_and_web_space_bought_twice_on_a_lan_plan(page: Page, portal: Portal, shoot, width):
+    """§1.4 (LAN): メール&Webスペース bought from the side menu's メールサービス; 現在のご契約状態
+    counts them; each opens one mailbox (arteri-an-001 gets one)."""
+    log_in_holder(page, portal, "99999999999999", width)
+    page.goto(portal.url(SPAAQS, "/options/mail/"))
+    assert_no_horizontal_scroll(page, width)
+    buy_mail_service(page, portal, shoot, "mail_web_space", "メール&Webスペース", f"mail-1-4-{width}")
+    page.goto(portal.url(SPAAQS, "/options/mail/"))
+    buy_mail_service(page, portal, shoot, "mail_web_space", "メール&Webスペース", f"mail-1-4-second-{width}")
+    page.goto(portal.url(SPAAQS, "/options/mail/"))
+    expect(page.get_by_test_id("option-mail_web_space")).to_contain_text("2個")
+    assert_no_horizontal_scroll(page, width)
+    page.goto(portal.url(SPAAQS, "/account-ids/arteri-an-001/mail/"))
+    register_isp(page, f"yuki{width}")
+    assert MailAddress.objects.get(account__account_id="arteri-an-001").kind == MailKind.ISP
