@@ -41,6 +41,11 @@ INPUT_PAGES = {
     "security": "/account-ids/arteri-an-002/security/",
     "remote-support": "/options/remote-support/",
     "warranty": "/options/warranty/",
+    "mail-address": "/account-ids/arteri-an-003/mail/",
+    "forwarding": "/account-ids/arteri-an-002/forwarding/",
+    "autoreply": "/account-ids/arteri-an-002/autoreply/",
+    "mail-service": "/options/mail/",
+    "mailbox": "/account-ids/arteri-an-002/mailbox/",
 }
 
 
@@ -87,6 +92,8 @@ def test_every_control_of_each_input_screen_fits_the_thumb(page: Page, portal: P
             "security",
             "remote-support",
             "warranty",
+            "mail-service",
+            "mailbox",
         ), (name, controls)
         too_small = [c for c in controls if c["height"] < MIN_TARGET or not c["labelled"]]
         assert not too_small, (name, width, too_small)
