@@ -301,11 +301,12 @@ def test_mailbox_page_buy_then_cancel_for_an_isp_mailbox(multi):
     assert cell(multi.get(BOX_002), "mailbox-size") == "1GB"
 
 
-def test_the_quota_is_left_to_the_mail_data(multi):
-    """This page buys and cancels the product; it does not write the mailbox itself."""
-    quota = MailAddress.objects.get(account__account_id="arteri-an-002").quota_bytes
+def test_buying_the_upgrade_makes_the_mailbox_10gb_for_the_mail_server(multi):
+    """The mailbox record the mail server reads follows the upgrade (set in the purchase's
+    transaction by the subscription service)."""
+    assert MailAddress.objects.get(account__account_id="arteri-an-002").quota_bytes == 1024**3
     walk(multi, BOX_002, "mailbox_10gb")
-    assert MailAddress.objects.get(account__account_id="arteri-an-002").quota_bytes == quota
+    assert MailAddress.objects.get(account__account_id="arteri-an-002").quota_bytes == 10 * 1024**3
 
 
 def test_mailbox_refused_for_an_external_address(multi):
