@@ -221,7 +221,7 @@ class _LinesField(forms.CharField):
     length counted is the one the user sees."""
 
     def to_python(self, value: Any) -> str:
-        text = super().to_python(value)
+        text = super().to_python(value) or ""
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
