@@ -193,6 +193,28 @@ def subscription_cancel(
     return cancelled
 
 
+def _cancel_audited(
+    subscriptions: list[Subscription], actor: Actor, customer_number: str, account_id: str | None, reason: str
+) -> None:
+    """Cancel ``subscriptions`` today (licences revoked), one audit entry each saying why: a
+    cancellation the application made (an ID deleted, a mailbox gone, a mail product no longer
+    needed), not one the customer asked for."""
+    _cancel_rows(subscriptions, clock.today())
+    for sub in subscriptions:
+        audit_change(
+            actor,
+            AuditAction.SUBSCRIPTION_CANCEL,
+            target=customer_number,
+            details={
+                "product": sub.product.code,
+                "account": account_id,
+                "monthly_fee": sub.product.monthly_fee,
+                "subscription": sub.pk,
+                "reason": reason,
+            },
+        )
+
+
 def account_subscriptions_end(*, account: AccountId, actor: Actor) -> list[Subscription]:
     """Cancel every live subscription of ``account`` today and revoke its licences: the options
     part of deleting an account ID (``lifecycle.account_delete``), inside that transaction (a
@@ -210,22 +232,7 @@ def account_subscriptions_end(*, account: AccountId, actor: Actor) -> list[Subsc
             .select_related("product")
             .order_by("id")
         )
-        if not live:
-            return []
-        _cancel_rows(live, clock.today())
-        for sub in live:
-            audit_change(
-                actor,
-                AuditAction.SUBSCRIPTION_CANCEL,
-                target=account.contract.customer_number,
-                details={
-                    "product": sub.product.code,
-                    "account": account.account_id,
-                    "monthly_fee": sub.product.monthly_fee,
-                    "subscription": sub.pk,
-                    "reason": "account_retire",
-                },
-            )
+        _cancel_audited(live, actor, account.contract.customer_number, account.account_id, "account_retire")
     return live
 
 
@@ -238,20 +245,7 @@ def mailbox_upgrades_end(*, account: AccountId, actor: Actor) -> list[Subscripti
         .select_related("product")
         .order_by("id")
     )
-    _cancel_rows(live, clock.today())
-    for sub in live:
-        audit_change(
-            actor,
-            AuditAction.SUBSCRIPTION_CANCEL,
-            target=account.contract.customer_number,
-            details={
-                "product": sub.product.code,
-                "account": account.account_id,
-                "monthly_fee": sub.product.monthly_fee,
-                "subscription": sub.pk,
-                "reason": "mailbox_removed",
-            },
-        )
+    _cancel_audited(live, actor, account.contract.customer_number, account.account_id, "mailbox_removed")
     return live
 
 
@@ -298,20 +292,7 @@ def mail_products_auto_cancel(*, contract: Contract, actor: Actor, released: int
         allowance = rest
     if not cancelled:
         return []
-    _cancel_rows(cancelled, clock.today())
-    for sub in cancelled:
-        audit_change(
-            actor,
-            AuditAction.SUBSCRIPTION_CANCEL,
-            target=locked.customer_number,
-            details={
-                "product": sub.product.code,
-                "account": None,
-                "monthly_fee": sub.product.monthly_fee,
-                "subscription": sub.pk,
-                "reason": "mail_released",
-            },
-        )
+    _cancel_audited(cancelled, actor, locked.customer_number, None, "mail_released")
     option_notice(
         "option_cancelled",
         contract=locked,
