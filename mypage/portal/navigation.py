@@ -107,6 +107,7 @@ MENU: tuple[Group, ...] = (
         Entry(_("メール自動返信設定"), "portal:account_autoreply", own_account=True, needs_mailbox=True),
         Entry(_("セキュリティオプション"), "portal:account_security", own_account=True),
         Entry(_("Webスペース"), "portal:account_webspace", own_account=True, needs_mailbox=True),
+        Entry(_("オンラインストレージ&フォトアルバム"), "portal:account_storage", own_account=True),
     )),
     Group(_("障害情報"), (
         Entry(_("メンテナンス情報"), "portal:notices"),

@@ -4,11 +4,12 @@ from django.utils.translation import gettext_lazy as _
 from mypage.accounts import rules
 from mypage.accounts.permissions import Feature as F
 
-from . import content, mail_pages, options, statements, views
+from . import content, mail_pages, options, space_pages, statements, views
 from .mail_pages import MAIL_ADDRESS
 from .mailbox_pages import MAIL_AUTOREPLY, MAIL_FORWARDING
 from .procedures import ACCOUNT_DELETE, ACCOUNT_EDIT, ACCOUNT_NEW, ACCOUNT_PASSWORD, CUSTOMER_PASSWORD
 from .profile import PROFILE
+from .space_pages import STORAGE, WEB_SPACE
 from .views import coming_soon as soon
 
 
@@ -61,7 +62,8 @@ urlpatterns = [
     *options.MAIL_SERVICE.urls("options/mail/"),
     *options.REMOTE_SUPPORT.urls("options/remote-support/"),
     *options.WARRANTY.urls("options/warranty/"),
-    path("options/storage/", soon(F.STORAGE, _("オンラインストレージ&フォトアルバム")), name="storage"),
+    path("options/storage/", space_pages.storage_list, name="storage"),
+    *STORAGE.urls("options/storage/<accountid:account_id>/"),
     path("options/unext/", soon(F.EXT, _("ギガシネマ with U-NEXT")), name="unext"),
     path("options/cluboff/", soon(F.EXT, _("UCOM光 クラブオフ")), name="cluboff"),
     path("options/phone/", soon(F.LINE_INFO, _("UCOM光電話")), name="phone_service"),
@@ -87,11 +89,7 @@ urlpatterns = [
         options.security_manage,
         name="account_security_manage",
     ),
-    path(
-        "account-ids/<accountid:account_id>/webspace/",
-        soon(F.WEB, _("Webスペースの登録")),
-        name="account_webspace",
-    ),
+    *WEB_SPACE.urls("account-ids/<accountid:account_id>/webspace/"),
     # 障害情報 / お問い合わせ窓口
     path("info/notices/", soon(F.NOTICES, _("障害情報・メンテナンス情報")), name="notices"),
     path("info/manuals/", content.manuals, name="manuals"),
