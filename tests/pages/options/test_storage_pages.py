@@ -60,9 +60,12 @@ def test_the_list_shows_every_id_with_its_state_and_the_allowance(demo):
     assert 'href="/options/mail/" data-testid="buy-mail"' in text(page)
     for account_id in ("arteri-an-002", "arteri-an-003"):
         assert cell(page, f"storage-state-{account_id}") == "未登録"
-        assert f'href="{url_of(account_id)}" data-testid="storage-link-{account_id}">登録<' in text(page)
+        # Full: no 登録 link that would only lead to a refusal.
+        assert f'data-testid="storage-link-{account_id}"' not in text(page)
 
     mail_pack()
+    page = holder.get(LIST)
+    assert f'href="{url_of("arteri-an-002")}" data-testid="storage-link-arteri-an-002">登録<' in text(page)
     make_online_storage(account("arteri-an-003"))
     page = holder.get(LIST)
     assert cell(page, "storage-usage") == "1個 / 5個 (基本 0個 + 5個)"
