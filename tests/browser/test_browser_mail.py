@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from mypage.mail.models import MailAddress, MailKind
+from mypage.mail.models import MailAddress, MailKind, OnlineStorage, WebSpace
 from mypage.notifications.models import OutboxMail
 from mypage.subscriptions.models import Subscription
 
@@ -24,10 +24,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-# Still 準備中: 「ご契約タイプ」's 変更 opens ご契約内容変更申請 (SPEC §10, another issue); and, in this
-# issue, F-WEB Webスペースの登録 and F-STORAGE, not built yet (issue 12 stays open for them).
-NOT_YET = {"/procedures/contract-change/", "/options/storage/"}
-NOT_YET_PATTERN = "/webspace/"
+# Still 準備中: 「ご契約タイプ」's 変更 opens ご契約内容変更申請 (SPEC §10, another issue).
+NOT_YET = {"/procedures/contract-change/"}
 
 
 def log_in_holder(page: Page, portal: Portal, customer: str, width: int = 1280) -> None:
@@ -51,7 +49,7 @@ def test_every_link_of_the_overview_and_its_accordion_opens_a_real_page(page: Pa
         response = page.goto(portal.url(SPAAQS, path))
         assert response is not None and response.status < 400, (path, response and response.status)
         body = page.content()
-        if path not in NOT_YET and NOT_YET_PATTERN not in path:
+        if path not in NOT_YET:
             assert "このページは準備中です" not in body, path
         opened.append(path)
     assert len(opened) == len(paths) >= 8
@@ -211,3 +209,54 @@ def test_manual_1_4_mail_and_web_space_bought_twice_on_a_lan_plan(page: Page, po
     page.goto(portal.url(SPAAQS, "/account-ids/arteri-an-001/mail/"))
     register_isp(page, f"yuki{width}")
     assert MailAddress.objects.get(account__account_id="arteri-an-001").kind == MailKind.ISP
+
+
+@pytest.mark.parametrize("width", [1280, PHONE_WIDTH])
+def test_web_space_registered_from_the_accordion_and_storage_from_the_side_menu(
+    page: Page, portal: Portal, shoot, width
+):
+    """F-WEB: arteri-an-002's Webスペース 登録 in the overview accordion → 登録する → 確認 → 登録 →
+    完了 with its ホームページアドレス; F-STORAGE: the side menu's オンラインストレージ&フォトアルバム
+    lists the IDs, a mail pack opens it, arteri-an-003 registers and releases (the warning shown)."""
+    log_in_holder(page, portal, "90000000000000", width)
+    page.goto(portal.url(SPAAQS, "/overview/"))
+    for summary in page.locator("details.account > summary").all():
+        summary.click()
+    page.locator('a[href="/account-ids/arteri-an-002/webspace/"]').first.click()
+    expect(page.locator("main h1")).to_have_text("Webスペースの登録")
+    expect(page.get_by_test_id("space-state")).to_contain_text("未登録")
+    assert_no_horizontal_scroll(page, width)
+    shoot(page, f"web-space-input-{width}")
+    page.get_by_role("button", name="登録する").click()
+    expect(page.get_by_test_id("confirm")).to_contain_text("/~arteri-an-002/")
+    shoot(page, f"web-space-confirm-{width}")
+    page.get_by_role("button", name="登録", exact=True).click()
+    expect(page.get_by_test_id("complete")).to_contain_text("アップロードサーバー")
+    assert_no_horizontal_scroll(page, width)
+    shoot(page, f"web-space-complete-{width}")
+
+    page.goto(portal.url(SPAAQS, "/overview/"))
+    page.get_by_role("link", name="オンラインストレージ&フォトアルバム").first.click()
+    expect(page).to_have_url(path_is("/options/storage/"))
+    expect(page.get_by_test_id("storage-full")).to_be_visible()
+    assert_no_horizontal_scroll(page, width)
+    shoot(page, f"storage-list-full-{width}")
+    page.get_by_test_id("buy-mail").click()
+    buy_mail_service(page, portal, shoot, "mail_pack", "メールパック", f"storage-mail-pack-{width}")
+    page.goto(portal.url(SPAAQS, "/options/storage/"))
+    expect(page.get_by_test_id("storage-usage")).to_contain_text("0個 / 5個")
+    page.get_by_test_id("storage-link-arteri-an-003").click()
+    page.get_by_role("button", name="登録する").click()
+    page.get_by_role("button", name="登録", exact=True).click()
+    page.get_by_test_id("to-space").click()
+    expect(page.get_by_test_id("storage-state-arteri-an-003")).to_have_text("登録済み")
+    shoot(page, f"storage-list-{width}")
+    page.get_by_test_id("storage-link-arteri-an-003").click()
+    page.get_by_role("button", name="解除する").click()
+    expect(page.get_by_test_id("release-warning")).to_contain_text("元に戻せません")
+    assert_no_horizontal_scroll(page, width)
+    shoot(page, f"storage-release-confirm-{width}")
+    page.get_by_role("button", name="解除", exact=True).click()
+    expect(page.get_by_test_id("complete")).to_contain_text("解除する")
+    assert not OnlineStorage.objects.filter(account__account_id="arteri-an-003").exists()
+    assert WebSpace.objects.filter(account__account_id="arteri-an-002").exists()

@@ -46,6 +46,8 @@ INPUT_PAGES = {
     "autoreply": "/account-ids/arteri-an-002/autoreply/",
     "mail-service": "/options/mail/",
     "mailbox": "/account-ids/arteri-an-002/mailbox/",
+    "webspace": "/account-ids/arteri-an-002/webspace/",
+    "storage": "/options/storage/arteri-an-003/",
 }
 
 
@@ -94,6 +96,8 @@ def test_every_control_of_each_input_screen_fits_the_thumb(page: Page, portal: P
             "warranty",
             "mail-service",
             "mailbox",
+            "webspace",
+            "storage",
         ), (name, controls)
         too_small = [c for c in controls if c["height"] < MIN_TARGET or not c["labelled"]]
         assert not too_small, (name, width, too_small)
