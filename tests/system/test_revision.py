@@ -13,7 +13,16 @@ from mypage.accounts.models import Permission
 from mypage.contracts.models import Contract
 from mypage.contracts.revision import installed_triggers, trigger_names
 from mypage.core.models import Plan
-from mypage.mail.models import MailAddress, MailKind, OnlineStorage, WebSpace
+from mypage.mail.models import (
+    AutoReply,
+    ForwardAddress,
+    Forwarding,
+    MailAddress,
+    MailKind,
+    OnlineStorage,
+    ReleasedAddress,
+    WebSpace,
+)
 from mypage.testing.factories import (
     make_account,
     make_contract,
@@ -34,6 +43,17 @@ NOT_CONTRACT_DATA = {
 }
 
 
+def owned_tables() -> set[str]:
+    """Every table with a contract or account-ID foreign key."""
+    owned = set()
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            target = getattr(field, "related_model", None)
+            if target is not None and target._meta.label in {"contracts.Contract", "accounts.AccountId"}:
+                owned.add(model._meta.db_table)
+    return owned
+
+
 def revision(contract: Contract) -> int:
     return Contract.objects.values_list("revision", flat=True).get(pk=contract.pk)
 
@@ -47,12 +67,7 @@ def test_every_table_that_belongs_to_a_contract_has_triggers():
     """A new model with a contract or account-ID foreign key fails here until its migration adds
     RevisionTriggers (or it is listed above with a reason)."""
     installed = installed_triggers(connection)
-    owned = set()
-    for model in apps.get_models():
-        for field in model._meta.concrete_fields:
-            target = getattr(field, "related_model", None)
-            if target is not None and target._meta.label in {"contracts.Contract", "accounts.AccountId"}:
-                owned.add(model._meta.db_table)
+    owned = owned_tables()
     assert {"accounts_accountid", "subscriptions_subscription", "mail_mailaddress"} <= owned
     for table in sorted(owned - NOT_CONTRACT_DATA.keys()):
         if connection.vendor == "postgresql":
@@ -145,3 +160,50 @@ def test_a_rolled_back_change_leaves_it(contract):
         make_account(contract, "rev-user-05")
         raise RuntimeError("abort")
     assert revision(contract) == before
+
+
+# One row of each table a contract holds, and one column change: (model, make the row, change).
+# The test below fails when a table that belongs to a contract is missing here.
+LATER = datetime.datetime(2026, 11, 30, tzinfo=datetime.UTC)
+ROWS = {
+    "accounts_accountid": (lambda c, a: make_account(c, "rev-row-02"), {"username": "変更"}),
+    "subscriptions_subscription": (
+        lambda c, a: make_subscription(c, "remote_support", datetime.date(2026, 11, 2)),
+        {"cancelled_on": datetime.date(2026, 11, 30)},
+    ),
+    "mail_mailaddress": (
+        lambda c, a: make_mail_address(a, MailKind.ISP, "rev-row@example.jp"),
+        {"quota_bytes": 10**9},
+    ),
+    "mail_releasedaddress": (
+        lambda c, a: ReleasedAddress.objects.create(account=a, address="rev-old@example.jp"),
+        {"address": "rev-old2@example.jp"},
+    ),
+    "mail_forwarding": (lambda c, a: Forwarding.objects.create(account=a), {"keep_copy": False}),
+    "mail_forwardaddress": (
+        lambda c, a: ForwardAddress.objects.create(account=a, position=1, address="fwd@example.com"),
+        {"address": "fwd2@example.com"},
+    ),
+    "mail_autoreply": (lambda c, a: AutoReply.objects.create(account=a), {"subject": "留守"}),
+    "mail_webspace": (lambda c, a: make_web_space(a), {"registered_at": LATER}),
+    "mail_onlinestorage": (lambda c, a: make_online_storage(a), {"registered_at": LATER}),
+}
+
+
+def test_every_table_a_contract_holds_raises_it_on_insert_update_and_delete(contract):
+    """Writes one row to every table a contract holds, changes it, deletes it: each step raises
+    the revision (the triggers of issue 12 point 9 cover every new table, not only some)."""
+    assert set(ROWS) == owned_tables() - NOT_CONTRACT_DATA.keys()
+    account = make_account(contract, "rev-row-01")
+    for table, (make, change) in ROWS.items():
+        before = revision(contract)
+        row = make(contract, account)
+        assert row._meta.db_table == table
+        inserted = revision(contract)
+        assert inserted > before, f"{table}: insert"
+        rows = type(row).objects.filter(pk=row.pk)
+        assert rows.update(**change) == 1
+        assert revision(contract) > inserted, f"{table}: update"
+        updated = revision(contract)
+        assert rows.delete()[0] >= 1
+        assert revision(contract) > updated, f"{table}: delete"
