@@ -134,7 +134,7 @@ def web_space_change(*, contract: Contract, account: AccountId, actor: Actor, re
         fresh, locked = locked_account(contract, account)
         if register:
             mail.isp_mailbox(fresh, brand_name=locked.plan.brand.name, lock=True)
-            if mail.has_web_space(fresh):
+            if mail.web_space_exists(fresh):
                 raise Refused.page(_("Webスペースは既に登録されています。"))
             allowance = contract_allowance(locked)
             if allowance.web_space.free <= 0:
@@ -145,7 +145,7 @@ def web_space_change(*, contract: Contract, account: AccountId, actor: Actor, re
                     )
                     % {"total": allowance.web_space.total}
                 )
-        elif not mail.has_web_space(fresh):
+        elif not mail.web_space_exists(fresh):
             raise Refused.page(_("Webスペースは登録されていません。"))
         return mail.web_space_store(account=fresh, actor=actor, register=register)
 
@@ -161,7 +161,7 @@ def storage_change(*, contract: Contract, account: AccountId, actor: Actor, regi
                 _("ご契約のプランでは、オンラインストレージ&フォトアルバムはご利用いただけません。")
             )
         if register:
-            if mail.has_online_storage(fresh):
+            if mail.online_storage_exists(fresh):
                 raise Refused.page(_("オンラインストレージ&フォトアルバムは既に登録されています。"))
             if allowance.storage.free <= 0:
                 raise Refused.page(
@@ -171,6 +171,6 @@ def storage_change(*, contract: Contract, account: AccountId, actor: Actor, regi
                     )
                     % {"total": allowance.storage.total}
                 )
-        elif not mail.has_online_storage(fresh):
+        elif not mail.online_storage_exists(fresh):
             raise Refused.page(_("オンラインストレージ&フォトアルバムは登録されていません。"))
         return mail.storage_store(account=fresh, actor=actor, register=register)

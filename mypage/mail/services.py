@@ -328,9 +328,12 @@ def storage_store(*, account: AccountId, actor: Actor, register: bool) -> bool:
     return changed
 
 
-def has_web_space(account: AccountId) -> bool:
+def web_space_exists(account: AccountId) -> bool:
+    """Asks the database, never a cached relation (``selectors.has_web_space`` reads the one a
+    page loaded with ``select_related``): for the decisions made under the account's lock."""
     return WebSpace.objects.filter(account=account).exists()
 
 
-def has_online_storage(account: AccountId) -> bool:
+def online_storage_exists(account: AccountId) -> bool:
+    """As ``web_space_exists``, for online storage."""
     return OnlineStorage.objects.filter(account=account).exists()

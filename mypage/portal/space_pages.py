@@ -185,7 +185,7 @@ class WebSpaceChange(_MailboxProcedure[SpaceForm, SpaceChoice, SpaceChanged], _S
     )
 
     def registered(self, account: AccountId) -> bool:
-        return mail.has_web_space(account)
+        return mail.web_space_exists(account)
 
     def usage(self, step: Step) -> Usage | None:
         return contract_allowance(step.contract).web_space
@@ -247,7 +247,7 @@ class StorageChange(_SpaceProcedure):
     )
 
     def registered(self, account: AccountId) -> bool:
-        return mail.has_online_storage(account)
+        return mail.online_storage_exists(account)
 
     def usage(self, step: Step) -> Usage | None:
         return contract_allowance(step.contract).storage
