@@ -12,6 +12,7 @@ mail server reads of them (issue 12 point 9; the mail server itself is issue 13)
 - ``Forwarding`` + ``ForwardAddress``: a mailbox's forwarding (F-FWD) as rows, in order.
 - ``AutoReply``: a mailbox's dated auto-reply (F-AUTOREPLY).
 - ``WebSpace`` and ``OnlineStorage``: registered or not, per account ID.
+- ``SieveScript``: forwarding and auto-reply as the Sieve script the mail server runs (derived).
 
 Every table with an ``account_id`` has the contract-revision triggers (``contracts.revision``).
 """
@@ -182,3 +183,23 @@ class OnlineStorage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} storage"
+
+
+class SieveScript(models.Model):
+    """The mail server's copy of a mailbox's forwarding and auto-reply as one Sieve script
+    (``mail.sieve``), rewritten by ``services.sieve_refresh`` in the transaction that changes them;
+    no row: plain delivery. Read by Dovecot through the ``mailserver_sieve`` view (docs/mail-server.md)."""
+
+    account = models.OneToOneField(
+        AccountId, on_delete=models.CASCADE, related_name="sieve_script", verbose_name=_("アカウントID")
+    )
+    script = models.TextField(_("Sieveスクリプト"))
+    data_id = models.CharField(_("スクリプトID"), max_length=64)  # changes whenever the script does
+    updated_at = models.DateTimeField(_("更新日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("Sieveスクリプト")
+        verbose_name_plural = _("Sieveスクリプト")
+
+    def __str__(self) -> str:
+        return f"{self.account} sieve"

@@ -22,7 +22,7 @@ from mypage.audit.services import Actor, audit_change
 from mypage.core import clock
 from mypage.core.errors import Refused
 
-from . import rules
+from . import rules, sieve
 from .models import (
     AutoReply,
     ForwardAddress,
@@ -31,6 +31,7 @@ from .models import (
     MailKind,
     OnlineStorage,
     ReleasedAddress,
+    SieveScript,
     WebSpace,
 )
 
@@ -82,6 +83,7 @@ def _mailbox_extras_end(account: AccountId) -> bool:
     ForwardAddress.objects.filter(account=account).delete()
     Forwarding.objects.filter(account=account).delete()
     AutoReply.objects.filter(account=account).delete()
+    SieveScript.objects.filter(account=account).delete()
     removed, _rows = WebSpace.objects.filter(account=account).delete()
     return bool(removed)
 
@@ -222,6 +224,7 @@ def forwarding_set(
         Forwarding.objects.update_or_create(
             account=account, defaults={"keep_copy": settings.keep_copy, "updated_at": clock.now()}
         )
+        sieve_refresh(account)
         audit_change(
             actor,
             AuditAction.MAIL_FORWARDING_SET,
@@ -282,6 +285,7 @@ def autoreply_set(
                 "updated_at": clock.now(),
             },
         )
+        sieve_refresh(account)
         audit_change(
             actor,
             AuditAction.MAIL_AUTOREPLY_SET,
@@ -293,6 +297,28 @@ def autoreply_set(
             },
         )
     return settings
+
+
+def sieve_refresh(account: AccountId) -> None:
+    """Rewrite the mailbox's Sieve script (``mail.sieve``) from its forwarding and auto-reply rows,
+    in the caller's transaction: the mail server reads the committed script at the next delivery."""
+    setting = Forwarding.objects.filter(account=account).first()
+    addresses = list(
+        ForwardAddress.objects.filter(account=account).order_by("position").values_list("address", flat=True)
+    )
+    reply = AutoReply.objects.filter(account=account, enabled=True).first()
+    text = sieve.script(
+        sieve.Forward(addresses, setting.keep_copy) if setting else None,
+        sieve.Vacation(reply.subject, reply.body, reply.interval_days, reply.start_on, reply.end_on)
+        if reply
+        else None,
+    )
+    if not text:
+        SieveScript.objects.filter(account=account).delete()
+        return
+    SieveScript.objects.update_or_create(
+        account=account, defaults={"script": text, "data_id": sieve.data_id(text), "updated_at": clock.now()}
+    )
 
 
 # --- F-WEB and F-STORAGE rows (the allowance is checked in lifecycle.mail) -------------------

@@ -40,6 +40,8 @@ NOT_CONTRACT_DATA = {
     "notifications_outboxmail": "the mail queue: delivery state, not shown on the contract's pages",
     "billing_statement": "issued statements are immutable and not part of the cached contract pages; "
     "a month close must not raise a million contracts' revisions",
+    "mail_sievescript": "the mail server's copy of forwarding and auto-reply, written in the transaction "
+    "that changes those rows (which raise the revision); never shown on a page",
 }
 
 
