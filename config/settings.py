@@ -297,6 +297,22 @@ if PRODUCTION or os.environ.get("EMAIL_HOST"):
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
+# --- The mail server (Dovecot + Postfix reading the portal's database: docs/mail-server.md) ----
+# `manage.py mail_server_config DIR` renders their configuration from these; `scripts/mail-server`
+# runs Dovecot for the demo. The listeners are loopback by default; the submission host is where
+# Dovecot sends forwarded mail and auto-replies (an MTA such as Postfix on 127.0.0.1:25).
+MAIL_SERVER = {
+    "LISTEN": os.environ.get("MAIL_SERVER_LISTEN", "127.0.0.1"),
+    "IMAP_PORT": int(os.environ.get("MAIL_SERVER_IMAP_PORT", "1143")),
+    "LMTP_PORT": int(os.environ.get("MAIL_SERVER_LMTP_PORT", "1024")),
+    "SUBMISSION_HOST": os.environ.get("MAIL_SERVER_SUBMISSION_HOST", "127.0.0.1:25"),
+    # Dovecot's run directory, the mailboxes (one home per account ID) and the rendered files.
+    "DIR": Path(os.environ.get("MAIL_SERVER_DIR", VAR_DIR / "mailserver")),
+    # The PostgreSQL role that may read only the mailserver_* views (manage.py mail_server_grant).
+    "DB_ROLE": os.environ.get("MAIL_SERVER_DB_ROLE", "mypage_mail"),
+    "DB_PASSWORD": os.environ.get("MAIL_SERVER_DB_PASSWORD", ""),
+}
+
 # --- Background tasks: the durable jobs (core/jobs.py) and the notification outbox (SPEC §11) ---
 # Django's tasks framework, stored in our own database by django_tasks_db: a job's row and its task
 # row are written in the same transaction as the change that wants them. `manage.py jobs_worker`
