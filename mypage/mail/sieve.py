@@ -37,6 +37,9 @@ def quoted(text: str, *, one_line: bool = False) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+HEADER = "# MyPage: メール転送設定 and メール自動返信設定 (generated; edit them in MyPage)"
+
+
 @dataclass(frozen=True)
 class Forward:
     addresses: Sequence[str]
@@ -82,13 +85,8 @@ def script(forward: Forward | None, vacation: Vacation | None) -> str:
             lines += [f"redirect :copy {quoted(a, one_line=True)};" for a in addresses]
         else:
             lines += [f"redirect {quoted(a, one_line=True)};" for a in addresses]
-    head = "require [" + ", ".join(f'"{e}"' for e in extensions) + "];"
-    return (
-        "\n".join(
-            ["# MyPage: メール転送設定 and メール自動返信設定 (generated; edit them in MyPage)", head, *lines]
-        )
-        + "\n"
-    )
+    head = ["require [" + ", ".join(f'"{e}"' for e in extensions) + "];"] if extensions else []
+    return "\n".join([HEADER, *head, *lines]) + "\n"
 
 
 def data_id(text: str) -> str:
