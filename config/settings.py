@@ -162,6 +162,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The test database is a file, not SQLite's in-memory default, so that the processes beside
+    # the tests (Dovecot reading the mailserver_* views; manage.py workers) see what a test commits.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("TEST_DATABASE_NAME") or str(VAR_DIR / "test.sqlite3")
+    }
 else:
     # The fixed queries of every page (the principal, the overview's rows: mypage.core.sql) run as
     # prepared statements: PostgreSQL plans each once per connection instead of on every request.

@@ -156,6 +156,7 @@ def context(layout: Layout, db: Database, who: Users, **overrides: Any) -> dict[
         "users": who,
         "postmaster": "postmaster@localhost",
         "auth_failure_delay": "2 secs",  # a wrong password waits: slows guessing
+        "auth_penalty": True,  # ... and longer, up to 15 s, for repeated failures from one address
     }
     values.update(overrides)
     return values
