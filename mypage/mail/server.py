@@ -9,7 +9,8 @@ settings and the database connection into one directory.
   ``mailserver_userdb``;
 - ``dovecot-dict-sieve.conf.ext``: the Sieve script lookups over ``mailserver_sieve``;
 - ``postfix/virtual_mailbox_domains.cf`` and ``postfix/virtual_mailbox_maps.cf``: Postfix's
-  ``sqlite:`` or ``pgsql:`` tables over ``mailserver_domains`` and ``mailserver_userdb``.
+  ``sqlite:`` or ``pgsql:`` tables over ``mailserver_domains`` and ``mailserver_userdb``, and
+  ``postfix/main.cf``, the settings that use them (delivery to Dovecot's LMTP).
 
 Run by root, Dovecot keeps its usual privilege separation with Debian's ``dovecot`` and ``dovenull``
 users and stores mail as ``MAIL_USER`` (created by the scripts); run by anyone else, everything runs
@@ -47,6 +48,10 @@ class Database:
     name: str = ""
     user: str = ""
     password: str = ""
+
+    @property
+    def postfix_driver(self) -> str:
+        return self.driver
 
     @property
     def dovecot_connect(self) -> str:
@@ -168,6 +173,7 @@ FILES = {
     "dovecot-dict-sieve.conf.ext": "dovecot-dict-sieve.conf.ext",
     "postfix/virtual_mailbox_domains.cf": "postfix-domains.cf",
     "postfix/virtual_mailbox_maps.cf": "postfix-mailboxes.cf",
+    "postfix/main.cf": "postfix-main.cf",
 }
 
 
