@@ -81,4 +81,6 @@ def test_the_rendered_main_cf_is_valid_postfix_and_delivers_to_dovecots_lmtp(dem
     )
     assert result.returncode == 0, result.stderr
     assert f"virtual_transport = lmtp:inet:127.0.0.1:{dovecot.lmtp_port}" in result.stdout
-    assert "warning" not in result.stderr.lower(), result.stderr
+    # Only main.cf is ours (master.cf is the MTA's own): no other complaint.
+    complaints = [line for line in result.stderr.splitlines() if "master.cf" not in line]
+    assert complaints == []
