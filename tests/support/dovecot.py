@@ -153,6 +153,7 @@ class Dovecot:
         sender: str = "sender@example.org",
         body: str = "本文です。\n",
         size: int = 0,
+        timeout: float = 20,
     ) -> dict[str, tuple[int, bytes]]:
         """Deliver one message through LMTP; the refused recipients ({} when all accepted)."""
         message = EmailMessage()
@@ -161,7 +162,7 @@ class Dovecot:
         message["Subject"] = subject
         message["Message-ID"] = f"<{time.monotonic_ns()}@example.org>"
         message.set_content(body + ("x" * 76 + "\n") * (size // 77))
-        with smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=20) as lmtp:
+        with smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=timeout) as lmtp:
             try:
                 return lmtp.send_message(message, from_addr=sender, to_addrs=[to])
             except smtplib.SMTPRecipientsRefused as refused:  # at RCPT TO
