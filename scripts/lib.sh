@@ -102,3 +102,26 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium fonts-noto-cjk
   [ -n "$(fc-list :lang=ja 2>/dev/null | head -1)" ] || apt_install fonts-noto-cjk
 }
+
+# The mail server (issue 13): Dovecot 2.3 with IMAP, LMTP, Sieve and the SQL drivers, and Postfix's
+# SQL maps (postmap, for checking them). Installed without starting Debian's own services (a
+# policy-rc.d that refuses them for the install), Postfix with "No configuration": the project
+# runs Dovecot itself with its own configuration. Run as root, Dovecot keeps the mailboxes as the
+# unprivileged user mypage-mail, created here.
+ensure_mail_server() {
+  local packages="dovecot-core dovecot-imapd dovecot-lmtpd dovecot-sieve dovecot-sqlite dovecot-pgsql postfix postfix-sqlite postfix-pgsql"
+  local missing=""
+  for p in $packages; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"; done
+  if [ -n "$missing" ]; then
+    local policy=/usr/sbin/policy-rc.d created_policy=""
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null && as_root chmod +x "$policy" && created_policy=1
+    fi
+    echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+    apt_install $missing
+    [ -n "$created_policy" ] && as_root rm -f "$policy"
+  fi
+  if [ "$(id -u)" = 0 ] && ! id mypage-mail >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin mypage-mail
+  fi
+}
