@@ -38,67 +38,12 @@ class Mailbox:
     bodies: list[bytes]
 
 
-class Dovecot:
-    """One Dovecot process over the test database; ``start``/``stop`` as often as a test likes."""
+class MailClient:
+    """IMAP and LMTP against a mail server on 127.0.0.1."""
 
-    def __init__(self) -> None:
-        if not Path(DOVECOT).exists():
-            raise RuntimeError(f"{DOVECOT} is not installed: scripts/test installs it (dovecot-core …)")
-        self.root = Path(tempfile.mkdtemp(prefix="mypage-dovecot-", dir="/var/tmp"))
-        self.imap_port = free_port()
-        self.lmtp_port = free_port()
-        self.sink = SmtpServer().start()
-        self.log = self.root / "dovecot.log"
-        self.conf: Path | None = None
-        self.process: subprocess.Popen[bytes] | None = None
-
-    # --- the process ---------------------------------------------------------------------
-
-    def render(self) -> Path:
-        self.conf = server.render(
-            self.root,
-            imap_port=self.imap_port,
-            lmtp_port=self.lmtp_port,
-            submission_host=f"127.0.0.1:{self.sink.port}",
-            auth_failure_delay="0",
-            auth_penalty=False,
-        )
-        return self.conf
-
-    def start(self) -> Dovecot:
-        conf = self.conf or self.render()
-        self.process = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(conf)], stdout=self.log.open("ab"), stderr=subprocess.STDOUT
-        )
-        end = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < end:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"dovecot exited {self.process.returncode}:\n{self.log_text()[-3000:]}")
-            if _answers(self.imap_port) and _answers(self.lmtp_port):
-                return self
-            time.sleep(0.05)
-        raise RuntimeError(f"dovecot did not listen within {START_TIMEOUT}s:\n{self.log_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-        end = time.monotonic() + 10
-        while time.monotonic() < end and (_answers(self.imap_port) or _answers(self.lmtp_port)):
-            time.sleep(0.05)
-
-    def close(self) -> None:
-        self.stop()
-        self.sink.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+    def __init__(self, imap_port: int, lmtp_port: int) -> None:
+        self.imap_port = imap_port
+        self.lmtp_port = lmtp_port
 
     # --- IMAP ------------------------------------------------------------------------------
 
@@ -170,6 +115,68 @@ class Dovecot:
             except smtplib.SMTPDataError as refused:  # after DATA (e.g. over quota with this message)
                 return {to: (refused.smtp_code, refused.smtp_error)}
 
+
+class Dovecot(MailClient):
+    """One Dovecot process over the test database; ``start``/``stop`` as often as a test likes."""
+
+    def __init__(self) -> None:
+        if not Path(DOVECOT).exists():
+            raise RuntimeError(f"{DOVECOT} is not installed: scripts/test installs it (dovecot-core …)")
+        super().__init__(free_port(), free_port())
+        self.root = Path(tempfile.mkdtemp(prefix="mypage-dovecot-", dir="/var/tmp"))
+        self.sink = SmtpServer().start()
+        self.log = self.root / "dovecot.log"
+        self.conf: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    # --- the process ---------------------------------------------------------------------
+
+    def render(self) -> Path:
+        self.conf = server.render(
+            self.root,
+            imap_port=self.imap_port,
+            lmtp_port=self.lmtp_port,
+            submission_host=f"127.0.0.1:{self.sink.port}",
+            auth_failure_delay="0",
+            auth_penalty=False,
+        )
+        return self.conf
+
+    def start(self) -> Dovecot:
+        conf = self.conf or self.render()
+        self.process = subprocess.Popen(
+            [DOVECOT, "-F", "-c", str(conf)], stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+        )
+        end = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < end:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dovecot exited {self.process.returncode}:\n{self.log_text()[-3000:]}")
+            if answers(self.imap_port) and answers(self.lmtp_port):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError(f"dovecot did not listen within {START_TIMEOUT}s:\n{self.log_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        end = time.monotonic() + 10
+        while time.monotonic() < end and (answers(self.imap_port) or answers(self.lmtp_port)):
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.stop()
+        self.sink.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
     def forget_mail(self) -> None:
         """Empty every mailbox on disk (between tests: the database is emptied, the disk is not)."""
         for home in self.mail_root.iterdir():
@@ -180,7 +187,7 @@ class Dovecot:
         return self.root / "mail"
 
 
-def _answers(port: int) -> bool:
+def answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
             sock.settimeout(2)
