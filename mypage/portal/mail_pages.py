@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.validators import ProhibitNullCharactersValidator
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -263,5 +264,7 @@ def mail_settings(request: HttpRequest, viewer: Viewer, account: AccountId) -> H
             "account": account,
             "mailbox": mailbox,
             "quota": rules.quota_label(mailbox.quota_bytes) if mailbox else "",
+            # In development, the demo's own mail server (scripts/mail-server) beside the brand's.
+            "dev_mail_server": settings.MAIL_SERVER if settings.DEBUG else None,
         },
     )

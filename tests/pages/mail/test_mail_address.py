@@ -448,6 +448,16 @@ def test_mail_settings_of_an_isp_mailbox(demo):
     assert cell(response, "password") == "アカウントIDのパスワード"
     assert "demo-acct-002" not in text(response)
     assert cell(response, "quota") == "1GB"
+    assert 'data-testid="dev-mail-server"' not in text(response)  # tests run with DEBUG off
+
+
+def test_mail_settings_in_development_name_the_demo_mail_server(demo, settings):
+    settings.DEBUG = True
+    settings.MAIL_SERVER = {**settings.MAIL_SERVER, "IMAP_PORT": 11143, "LMTP_PORT": 11024}
+    response = logged_in_client(ADMIN_002).get(url("arteri-an-002", "settings/"))
+    notice = cell(response, "dev-mail-server")
+    assert "scripts/mail-server" in notice
+    assert "IMAP) 127.0.0.1 ポート 11143" in notice and "LMTP) 127.0.0.1 ポート 11024" in notice
 
 
 def test_mail_settings_without_a_mailbox_links_to_registration(demo):
