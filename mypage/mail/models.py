@@ -19,11 +19,21 @@ Every table with an ``account_id`` has the contract-revision triggers (``contrac
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mypage.accounts.models import AccountId
+from mypage.core.jobs import DurableJob
+
+from .ports import mailbox_store
+
+
+def new_mailbox_key() -> str:
+    """The key of a new ISP mailbox: its home on the mail server is ``<account ID>/<key>``."""
+    return secrets.token_hex(8)
 
 
 class MailKind(models.TextChoices):
@@ -41,6 +51,9 @@ class MailAddress(models.Model):
     address = models.EmailField(_("メールアドレス"), max_length=254)
     # The mailbox's size (ISP only): 1 GB, 10 GB with メールボックス容量追加 (10GB).
     quota_bytes = models.PositiveBigIntegerField(_("メールボックス容量 (バイト)"), null=True, blank=True)
+    # The ISP mailbox's storage on the mail server (a new one for each new mailbox, kept when it is
+    # renamed): its stored mail is purged by key when the mailbox ends (``MailboxPurge``).
+    mailbox_key = models.CharField(_("メールボックスキー"), max_length=32, blank=True)
     registered_at = models.DateTimeField(_("登録日時"), default=timezone.now)
 
     class Meta:
@@ -55,6 +68,11 @@ class MailAddress(models.Model):
                 condition=models.Q(kind="isp", quota_bytes__gt=0, quota_bytes__isnull=False)
                 | models.Q(kind="external", quota_bytes__isnull=True),
                 name="mail_quota_for_isp_only",
+            ),
+            models.CheckConstraint(
+                condition=(models.Q(kind="isp") & ~models.Q(mailbox_key=""))
+                | models.Q(kind="external", mailbox_key=""),
+                name="mail_key_for_isp_only",
             ),
         ]
 
@@ -203,3 +221,24 @@ class SieveScript(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} sieve"
+
+
+class MailboxPurge(DurableJob):
+    """Delete the stored mail of an ISP mailbox that ended (its ID deleted, or switched to another
+    provider's address): enqueued in that change's transaction, performed by the jobs worker
+    through ``ports.MailboxStore``; retried until done. By login and key, not by row: the rows are
+    gone by then, and a later mailbox of the same ID (another key) is never touched."""
+
+    login = models.CharField(_("アカウントID"), max_length=20)
+    mailbox_key = models.CharField(_("メールボックスキー"), max_length=32)
+
+    class Meta:
+        verbose_name = _("メールボックス削除")
+        verbose_name_plural = _("メールボックス削除")
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="mail_purge_state_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.login}/{self.mailbox_key}"
+
+    def perform(self) -> None:
+        mailbox_store().purge(self.login, self.mailbox_key)

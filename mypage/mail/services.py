@@ -21,6 +21,7 @@ from mypage.audit.models import AuditAction
 from mypage.audit.services import Actor, audit_change
 from mypage.core import clock
 from mypage.core.errors import Refused
+from mypage.core.jobs import job_enqueue
 
 from . import rules, sieve
 from .models import (
@@ -28,11 +29,13 @@ from .models import (
     ForwardAddress,
     Forwarding,
     MailAddress,
+    MailboxPurge,
     MailKind,
     OnlineStorage,
     ReleasedAddress,
     SieveScript,
     WebSpace,
+    new_mailbox_key,
 )
 
 ADDRESS_TAKEN = "このメールアドレスは既に使用されています。別のメールアドレスを入力してください。"
@@ -88,6 +91,12 @@ def _mailbox_extras_end(account: AccountId) -> bool:
     return bool(removed)
 
 
+def _stored_mail_purge(account: AccountId, mailbox_key: str) -> None:
+    """The mailbox ended: its stored mail is deleted by the mail server's storage, through the
+    durable job (after this transaction commits; never inside it)."""
+    job_enqueue(MailboxPurge(login=account.account_id, mailbox_key=mailbox_key))
+
+
 def address_store(*, account: AccountId, kind: MailKind, address: str, actor: Actor) -> Stored:
     """Make ``address`` the account ID's mail address (F-MAIL), replacing the current one:
 
@@ -107,6 +116,8 @@ def address_store(*, account: AccountId, kind: MailKind, address: str, actor: Ac
     web_removed = _mailbox_extras_end(account) if mailbox_removed else False
     if released:
         _release(account, released)
+    if mailbox_removed and current is not None:
+        _stored_mail_purge(account, current.mailbox_key)
     try:
         with transaction.atomic():
             if current is None:
@@ -115,15 +126,16 @@ def address_store(*, account: AccountId, kind: MailKind, address: str, actor: Ac
                     kind=kind,
                     address=address,
                     quota_bytes=rules.MAILBOX_BASE_BYTES if kind == MailKind.ISP else None,
+                    mailbox_key=new_mailbox_key() if kind == MailKind.ISP else "",
                     registered_at=clock.now(),
                 )
             else:
                 if kind == MailKind.EXTERNAL:
-                    current.quota_bytes = None
-                elif not current.is_isp:
-                    current.quota_bytes = rules.MAILBOX_BASE_BYTES
+                    current.quota_bytes, current.mailbox_key = None, ""
+                elif not current.is_isp:  # a new mailbox: new storage (a renamed one keeps its own)
+                    current.quota_bytes, current.mailbox_key = rules.MAILBOX_BASE_BYTES, new_mailbox_key()
                 current.kind, current.address, current.registered_at = kind, address, clock.now()
-                current.save(update_fields=["kind", "address", "quota_bytes", "registered_at"])
+                current.save(update_fields=["kind", "address", "quota_bytes", "mailbox_key", "registered_at"])
                 stored = current
     except IntegrityError:
         raise Refused.field("local_part", _(ADDRESS_TAKEN)) from None
@@ -167,6 +179,7 @@ def account_mail_end(*, account: AccountId, actor: Actor) -> Ended:
     if current is not None:
         if current.is_isp:
             _release(account, current.address)
+            _stored_mail_purge(account, current.mailbox_key)
         current.delete()
         audit_change(
             actor,

@@ -14,7 +14,7 @@ from typing import Any
 from mypage.accounts.models import AccountId, Permission
 from mypage.contracts.models import Contract
 from mypage.core.models import Plan, Product
-from mypage.mail.models import MailAddress, MailKind, OnlineStorage, WebSpace
+from mypage.mail.models import MailAddress, MailKind, OnlineStorage, WebSpace, new_mailbox_key
 from mypage.mail.rules import MAILBOX_BASE_BYTES
 from mypage.principals.models import PrincipalKind
 from mypage.principals.services import principal_create
@@ -78,8 +78,14 @@ def make_mail_address(account: AccountId, kind: MailKind, address: str | None = 
         if kind != MailKind.ISP:
             raise ValueError("an external mail address needs its address")
         address = f"{account.account_id}@{account.contract.plan.brand.mail_domains[0]}"
-    quota = MAILBOX_BASE_BYTES if kind == MailKind.ISP else None  # a mailbox has its size (1GB)
-    return MailAddress.objects.create(account=account, kind=kind, address=address, quota_bytes=quota)
+    isp = kind == MailKind.ISP
+    return MailAddress.objects.create(
+        account=account,
+        kind=kind,
+        address=address,
+        quota_bytes=MAILBOX_BASE_BYTES if isp else None,  # a mailbox has its size (1GB)
+        mailbox_key=new_mailbox_key() if isp else "",  # and its storage on the mail server
+    )
 
 
 def make_web_space(account: AccountId) -> WebSpace:

@@ -17,6 +17,7 @@ from tests.support.accounts import ACTOR
 from tests.support.dovecot import Dovecot
 from tests.support.logins import HOLDER_9000, logged_in_client
 from tests.support.pages import token_of
+from tests.support.smtp import run_outbox_worker
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -102,3 +103,29 @@ def test_a_renamed_mailbox_keeps_its_mail_and_takes_mail_at_the_new_address(demo
     assert dovecot.deliver(ADDRESS, "旧アドレス")[ADDRESS][0] == 550
     assert dovecot.deliver("taro@s2.spaaqs.ne.jp", "新アドレス") == {}
     assert dovecot.mailbox(ID, PASSWORD).subjects == ["改名前", "新アドレス"]
+
+
+def test_the_mail_of_a_mailbox_that_ended_is_deleted_and_never_comes_back(demo, dovecot: Dovecot, settings):
+    settings.MAIL_SERVER = {
+        **settings.MAIL_SERVER,
+        "DIR": dovecot.root,
+    }  # the purge's store: this Dovecot's disk
+    assert dovecot.deliver(ADDRESS, "切替前のメール") == {}
+    key = MailAddress.objects.get(address=ADDRESS).mailbox_key
+    assert (dovecot.mail_root / ID / key / "Maildir").is_dir()
+    account = AccountId.live.get(account_id=ID)
+    mail_address_change(
+        contract=account.contract,
+        account=account,
+        actor=ACTOR,
+        kind=MailKind.EXTERNAL,
+        address="me@example.com",
+    )
+    run_outbox_worker()  # the jobs worker: MailboxPurge
+    assert not (dovecot.mail_root / ID / key).exists()
+    mail_address_change(
+        contract=account.contract, account=account, actor=ACTOR, kind=MailKind.ISP, address=ADDRESS
+    )
+    assert dovecot.mailbox(ID, PASSWORD).subjects == []  # a new, empty mailbox
+    assert dovecot.deliver(ADDRESS, "新しいメールボックス") == {}
+    assert dovecot.mailbox(ID, PASSWORD).subjects == ["新しいメールボックス"]

@@ -23,7 +23,8 @@ COMMON = [
     SELECT a.account_id AS username, '{{ARGON2ID}}' || substr(p.password, 7) AS password
     {LIVE_MAILBOX} AND p.password LIKE 'argon2$argon2id$v=19$%,p=1$%'""",
     f"""CREATE VIEW mailserver_userdb AS
-    SELECT a.account_id AS username, m.address AS address, m.quota_bytes AS quota_bytes
+    SELECT a.account_id AS username, m.address AS address, m.quota_bytes AS quota_bytes,
+           a.account_id || '/' || m.mailbox_key AS home
     {LIVE_MAILBOX}""",
     """CREATE VIEW mailserver_sieve AS
     SELECT a.account_id AS username, 'active' AS script_name, s.data_id AS id, s.script AS script_data
@@ -57,7 +58,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("mail", "0003_sieve_script"),
+        ("mail", "0004_mailbox_key_and_purge"),
         ("principals", "0001_initial"),
         ("core", "0001_initial"),
     ]
