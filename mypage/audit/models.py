@@ -65,6 +65,7 @@ class AuditAction(models.TextChoices):
     STORAGE_SET = "storage_set", _("オンラインストレージの登録／解除")
     STEP_UP = "step_up", _("お客様番号による再認証")
     OUTBOX_MAIL_REQUEUE = "outbox_mail_requeue", _("通知メール再送")
+    MAILBOX_PURGE_REQUEUE = "mailbox_purge_requeue", _("メールボックス削除の再実行")
 
 
 class AuditEntry(AppendOnlyModel):

@@ -235,6 +235,7 @@ class MailboxPurge(DurableJob):
     class Meta:
         verbose_name = _("メールボックス削除")
         verbose_name_plural = _("メールボックス削除")
+        permissions = [("requeue_mailboxpurge", _("失敗したメールボックス削除を再実行できる"))]
         indexes = [models.Index(fields=["state", "next_attempt_at"], name="mail_purge_state_due_idx")]
 
     def __str__(self) -> str:

@@ -11,17 +11,18 @@ ID; each writes its audit entry. A refusal is ``core.errors.Refused`` (nothing c
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from mypage.accounts.models import AccountId
-from mypage.audit.models import AuditAction
+from mypage.audit.models import ActorKind, AuditAction
 from mypage.audit.services import Actor, audit_change
 from mypage.core import clock
 from mypage.core.errors import Refused
-from mypage.core.jobs import job_enqueue
+from mypage.core.jobs import job_enqueue, job_requeue
 
 from . import rules, sieve
 from .models import (
@@ -89,6 +90,27 @@ def _mailbox_extras_end(account: AccountId) -> bool:
     SieveScript.objects.filter(account=account).delete()
     removed, _rows = WebSpace.objects.filter(account=account).delete()
     return bool(removed)
+
+
+STAFF_MAY_REQUEUE_PURGE = "mail.requeue_mailboxpurge"
+
+
+def mailbox_purge_requeue(*, purge_ids: Iterable[int], actor: Actor) -> int:
+    """Staff's 再実行 of failed purges (the mail server's disk was unreachable for all attempts):
+    back to the queue with a fresh count of attempts, audited. Only staff holding
+    ``STAFF_MAY_REQUEUE_PURGE`` (or the system itself) may."""
+    if not (actor.kind is ActorKind.SYSTEM or actor.may(STAFF_MAY_REQUEUE_PURGE)):
+        raise Refused.page(_("この操作を行う権限がありません。"))
+
+    def audit(purge: MailboxPurge) -> None:
+        audit_change(
+            actor,
+            AuditAction.MAILBOX_PURGE_REQUEUE,
+            target=purge.login,
+            details={"mailbox_key": purge.mailbox_key, "last_error": purge.last_error},
+        )
+
+    return len(job_requeue(MailboxPurge, ids=purge_ids, on_requeue=audit))
 
 
 def _stored_mail_purge(account: AccountId, mailbox_key: str) -> None:

@@ -35,6 +35,8 @@ from mypage.core.client import client_ip, user_agent
 from mypage.core.errors import Refused
 from mypage.core.jobs import JobState
 from mypage.core.models import Brand, Plan, Product, ProductText
+from mypage.mail.models import MailboxPurge
+from mypage.mail.services import STAFF_MAY_REQUEUE_PURGE, mailbox_purge_requeue
 from mypage.notifications.models import OutboxMail
 from mypage.notifications.services import STAFF_MAY_REQUEUE, mail_requeue
 from mypage.principals.models import Principal, PrincipalKind
@@ -343,3 +345,17 @@ class OutboxMailAdmin(DurableJobAdmin):
 
     def requeue_jobs(self, ids: list[int], actor: Actor) -> int:
         return mail_requeue(mail_ids=ids, actor=actor)
+
+
+@admin.register(MailboxPurge)
+class MailboxPurgeAdmin(DurableJobAdmin):
+    """The deletion of stored mail of mailboxes that ended (mail server): what is done, what
+    waits, what failed (the mail server's disk unreachable), with 再実行."""
+
+    list_display = ["created_at", "login", "mailbox_key", *DurableJobAdmin.job_fields]
+    search_fields = ["login"]
+
+    requeue_permission = STAFF_MAY_REQUEUE_PURGE
+
+    def requeue_jobs(self, ids: list[int], actor: Actor) -> int:
+        return mailbox_purge_requeue(purge_ids=ids, actor=actor)

@@ -41,6 +41,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'メールボックス削除',
                 'verbose_name_plural': 'メールボックス削除',
+                'permissions': [('requeue_mailboxpurge', '失敗したメールボックス削除を再実行できる')],
             },
         ),
         migrations.AddField(

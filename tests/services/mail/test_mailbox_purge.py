@@ -106,3 +106,51 @@ def test_a_purge_killed_mid_way_is_finished_by_the_next_attempt(tmp_path):
 def test_the_store_never_leaves_its_root(tmp_path, login, mailbox_key):
     with pytest.raises(ValueError):
         MaildirStore(tmp_path).purge(login, mailbox_key)
+
+
+class BrokenStore:
+    """A mail server whose disk is unreachable."""
+
+    def purge(self, login: str, mailbox_key: str) -> None:
+        raise OSError("mail server's disk unreachable")
+
+
+def test_a_failing_purge_is_retried_and_staff_put_a_failed_one_back(demo, client, settings, tmp_path):
+    from django.contrib.auth.models import Permission
+
+    from mypage.audit.models import AuditEntry
+    from mypage.principals.models import Principal
+
+    settings.MAILBOX_STORE = "tests.services.mail.test_mailbox_purge.BrokenStore"
+    switch(MailKind.EXTERNAL, "two@example.com")
+    run_outbox_worker()
+    purge = MailboxPurge.objects.get()
+    assert purge.state == JobState.QUEUED and purge.attempts == 1  # to be tried again, later
+    assert "unreachable" in purge.last_error
+    MailboxPurge.objects.filter(pk=purge.pk).update(state=JobState.FAILED)  # as after its last attempt
+
+    viewer = Principal.objects.create_staff("viewer", "staff-password-123")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_mailboxpurge"))
+    Principal.objects.create_staff("operator", "staff-password-123", is_superuser=True)
+    client.post("/staff/login/", {"username": "viewer", "password": "staff-password-123"})
+    assert client.get("/staff/mail/mailboxpurge/").status_code == 200  # may look
+    client.post("/staff/mail/mailboxpurge/", {"action": "requeue", "_selected_action": [str(purge.pk)]})
+    assert MailboxPurge.objects.get().state == JobState.FAILED  # may not put back: nothing happens
+    client.post("/staff/logout/")
+
+    client.post("/staff/login/", {"username": "operator", "password": "staff-password-123"})
+    page = client.get("/staff/mail/mailboxpurge/", {"state__exact": "failed"}).content.decode()
+    assert ID in page and "unreachable" in page
+    response = client.post(
+        "/staff/mail/mailboxpurge/", {"action": "requeue", "_selected_action": [str(purge.pk)]}
+    )
+    assert response.status_code == 302
+    purge.refresh_from_db()
+    assert purge.state == JobState.QUEUED and purge.attempts == 0
+    entry = AuditEntry.objects.get(action="mailbox_purge_requeue")
+    assert (entry.actor_kind, entry.actor, entry.target) == ("staff", "operator", ID)
+
+    settings.MAILBOX_STORE = "mypage.mail.adapters.MaildirStore"
+    settings.MAIL_SERVER = {**settings.MAIL_SERVER, "DIR": tmp_path}
+    run_outbox_worker()
+    assert MailboxPurge.objects.get().state == JobState.DONE
