@@ -18,7 +18,7 @@ from mypage.mail import selectors as mail_selectors
 from mypage.mail.models import MailAddress, MailKind, OnlineStorage, WebSpace
 from mypage.principals.models import Principal
 from mypage.subscriptions.selectors import account_overview, contract_overview
-from mypage.testing.factories import make_account, make_contract, make_subscription
+from mypage.testing.factories import make_account, make_contract, make_mail_address, make_subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -132,9 +132,7 @@ def test_account_rows_are_what_the_orm_reads():
     a3 = make_account(contract, "rows-a-03")
     retired = make_account(contract, "rows-a-04")
     make_account(other, "rows-b-01")
-    MailAddress.objects.create(
-        account=a1, kind=MailKind.ISP, address="rows-a-01@s2.spaaqs.ne.jp", quota_bytes=2**30
-    )
+    make_mail_address(a1, MailKind.ISP, "rows-a-01@s2.spaaqs.ne.jp")
     MailAddress.objects.create(account=a2, kind=MailKind.EXTERNAL, address="family@example.com")
     WebSpace.objects.create(account=a2)
     OnlineStorage.objects.create(account=a3)
@@ -153,9 +151,7 @@ def test_the_overview_reads_every_change_at_once():
     account = make_account(contract, "rows-c-01")
     before = contract_overview(contract)
     assert before.mail.used == 0 and before.accounts[0].mail_address is None
-    MailAddress.objects.create(
-        account=account, kind=MailKind.ISP, address="rows-c-01@s2.spaaqs.ne.jp", quota_bytes=2**30
-    )
+    make_mail_address(account, MailKind.ISP, "rows-c-01@s2.spaaqs.ne.jp")
     make_subscription(contract, "security_360", dt.date(2026, 10, 1), account=account)
     after = contract_overview(contract)
     assert after.mail.used == 1 and after.accounts[0].mail_address == "rows-c-01@s2.spaaqs.ne.jp"
@@ -176,9 +172,7 @@ def test_security_holdings_are_what_security_states_say():
     contract = make_contract("73000000000009", "spaaqs_multi")
     account = make_account(contract, "rows-d-01")
     other = make_account(contract, "rows-d-02")
-    MailAddress.objects.create(
-        account=account, kind=MailKind.ISP, address="rows-d-01@s2.spaaqs.ne.jp", quota_bytes=2**30
-    )
+    make_mail_address(account, MailKind.ISP, "rows-d-01@s2.spaaqs.ne.jp")
 
     def licensed(sub, pin):
         SecurityLicence.objects.create(subscription=sub, pin=pin, issued_at=timezone.now())
