@@ -319,7 +319,7 @@ MAIL_SERVER = {
 }
 # The adapter of the mail server's storage (mail/ports.py): deletes the stored mail of a mailbox
 # that ended, through the MailboxPurge job. The real one works on the Maildirs under DIR/mail.
-MAILBOX_STORE = "mypage.mail.adapters.MaildirStore"
+MAILBOX_STORE = os.environ.get("MAILBOX_STORE", "mypage.mail.adapters.MaildirStore")
 
 # --- Background tasks: the durable jobs (core/jobs.py) and the notification outbox (SPEC §11) ---
 # Django's tasks framework, stored in our own database by django_tasks_db: a job's row and its task
