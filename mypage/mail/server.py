@@ -20,6 +20,7 @@ database is an SQLite file, which Dovecot must open itself.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import stat
@@ -192,4 +193,13 @@ def render(root: Path | None = None, db: Database | None = None, **overrides: An
         if "<<MISSING" in text:
             raise ValueError(f"{template}: a value is missing: {text[text.index('<<MISSING') :][:80]}")
         out.write_text(text)
+        if db.password and out.suffix in (".ext", ".cf"):
+            _private(out, who)
     return layout.conf / "dovecot.conf"
+
+
+def _private(path: Path, who: Users) -> None:
+    """A file holding the database password: readable by its owner and Dovecot's group only."""
+    path.chmod(0o640)
+    if os.geteuid() == 0:
+        os.chown(path, 0, grp.getgrnam(who.internal).gr_gid)
