@@ -5,6 +5,8 @@ import secrets
 
 from django.db import migrations, models
 
+from mypage.contracts.revision import RevisionTriggers
+
 
 def existing_mailboxes_keyed(apps, schema_editor):
     """Every ISP mailbox already registered gets its storage key."""
@@ -58,4 +60,6 @@ class Migration(migrations.Migration):
             model_name='mailboxpurge',
             index=models.Index(fields=['state', 'next_attempt_at'], name='mail_purge_state_due_idx'),
         ),
+        # SQLite rebuilt mail_mailaddress for the new column and constraint, without its triggers.
+        RevisionTriggers("mail_mailaddress", via="account", replace=True),
     ]
