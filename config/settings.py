@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "mypage.accounts",
     "mypage.mail",
     "mypage.subscriptions",
+    "mypage.payments",
     "mypage.billing",
     "mypage.audit",
     "mypage.notifications",
@@ -320,6 +321,21 @@ MAIL_SERVER = {
 # The adapter of the mail server's storage (mail/ports.py): deletes the stored mail of a mailbox
 # that ended, through the MailboxPurge job. The real one works on the Maildirs under DIR/mail.
 MAILBOX_STORE = os.environ.get("MAILBOX_STORE", "mypage.mail.adapters.MaildirStore")
+
+# --- The payment gateway (F-PAY, docs/payments.md) ---------------------------------------------
+# The portal never sees a card number: the browser sends it to the gateway's token endpoint (the
+# gateway's script, from PUBLIC_URL) and the portal gets a one-time token; it then talks to
+# API_URL server to server with SECRET_KEY. The default is the project's own sandbox gateway
+# (gateway/, started by scripts/serve on 127.0.0.1:8020; docs/sandbox-gateway.md).
+GATEWAY_PORT = int(os.environ.get("GATEWAY_PORT", "8020"))
+PAYMENT_GATEWAY = {
+    "ADAPTER": os.environ.get("PAYMENT_GATEWAY_ADAPTER", "mypage.payments.adapters.SandboxGateway"),
+    "API_URL": os.environ.get("GATEWAY_API_URL", f"http://127.0.0.1:{GATEWAY_PORT}"),
+    "PUBLIC_URL": os.environ.get("GATEWAY_PUBLIC_URL", f"http://127.0.0.1:{GATEWAY_PORT}"),
+    "PUBLISHABLE_KEY": os.environ.get("GATEWAY_PUBLISHABLE_KEY", "pk_test_sandbox"),
+    "SECRET_KEY": os.environ.get("GATEWAY_SECRET_KEY", "sk_test_sandbox"),
+    "TIMEOUT_SECONDS": float(os.environ.get("GATEWAY_TIMEOUT_SECONDS", "10")),
+}
 
 # --- Background tasks: the durable jobs (core/jobs.py) and the notification outbox (SPEC §11) ---
 # Django's tasks framework, stored in our own database by django_tasks_db: a job's row and its task

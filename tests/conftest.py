@@ -25,3 +25,17 @@ def _fresh_catalogue_cache():
 def demo(db):
     """The demo data of SPEC §13."""
     demo_seed()
+
+
+@pytest.fixture
+def fake_gateway(settings):
+    """The payment gateway's port answered by an in-memory fake (tests/support/fakes.MemoryGateway)."""
+    from tests.support import payments
+    from tests.support.fakes import MemoryGateway
+
+    payments.GATEWAY = MemoryGateway()
+    settings.PAYMENT_GATEWAY = {**settings.PAYMENT_GATEWAY, "ADAPTER": payments.ADAPTER_PATH}
+    try:
+        yield payments.GATEWAY
+    finally:
+        payments.GATEWAY = None

@@ -66,6 +66,10 @@ class AuditAction(models.TextChoices):
     STEP_UP = "step_up", _("お客様番号による再認証")
     OUTBOX_MAIL_REQUEUE = "outbox_mail_requeue", _("通知メール再送")
     MAILBOX_PURGE_REQUEUE = "mailbox_purge_requeue", _("メールボックス削除の再実行")
+    PAYMENT_METHOD_REGISTER = "payment_method_register", _("お支払い方法変更")
+    PAYMENT_METHOD_APPROVE = "payment_method_approve", _("クレジットカードの承認")
+    PAYMENT_METHOD_REJECT = "payment_method_reject", _("クレジットカードの否認")
+    CHARGE_REQUEUE = "charge_requeue", _("カード決済の再実行")
 
 
 class AuditEntry(AppendOnlyModel):

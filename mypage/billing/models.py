@@ -144,3 +144,10 @@ class MonthClose(models.Model):
 def month_start(month: Month) -> dt.date:
     """How a month is stored: the date of its 1st."""
     return month.first_day
+
+
+# The monthly collection's model lives beside its logic (billing/charges.py); imported here so that
+# it is one of the app's models.
+from .charges import ChargeStatus, StatementCharge  # noqa: E402
+
+__all__ = ["ChargeStatus", "LineKind", "MonthClose", "Statement", "StatementCharge", "StatementLine"]

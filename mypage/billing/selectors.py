@@ -23,6 +23,7 @@ from mypage.core.sql import db_value, fixed_query, fixed_rows
 from mypage.subscriptions.models import Subscription
 
 from . import compute
+from .charges import ChargeStatus, StatementCharge
 from .models import Statement, StatementLine, month_start
 
 
@@ -313,10 +314,20 @@ def statement_view(*, contract: Contract, month: engine.Month) -> StatementView:
 
 
 @dataclass(frozen=True)
+class Payment:
+    """決済状況 of one issued statement: its label, and when it was charged (if it was)."""
+
+    status: str  # a ChargeStatus value
+    label: str
+    charged_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class MonthRow:
     month: engine.Month
     total: int
     issued_at: dt.datetime | None  # None: not closed yet (確定前)
+    payment: Payment | None = None  # None: not charged yet (or nothing to pay)
 
     @property
     def preview(self) -> bool:
@@ -327,8 +338,9 @@ def statement_month_rows(*, contract: Contract) -> list[MonthRow]:
     """The rows of 月額請求明細照会's months list, newest first: the months not closed yet (the open
     month, and the month just ended until its close has run) as previews, then every issued
     statement (one query for the issued ones)."""
+    payments = statement_payments(contract=contract)
     issued = [
-        MonthRow(engine.Month.of(day), total, issued_at)
+        MonthRow(engine.Month.of(day), total, issued_at, payments.get(engine.Month.of(day)))
         for day, total, issued_at in Statement.objects.filter(contract=contract)
         .order_by("-month")
         .values_list("month", "total", "issued_at")
@@ -345,3 +357,17 @@ def statement_month_rows(*, contract: Contract) -> list[MonthRow]:
             continue  # the contract did not exist yet in that month
         previews.append(MonthRow(month, view.total, None))
     return previews + issued
+
+
+def statement_payments(*, contract: Contract) -> dict[engine.Month, Payment]:
+    """決済状況 of each issued statement of ``contract`` that has a charge (one query)."""
+    return {
+        engine.Month.of(month): Payment(status, str(ChargeStatus(status).label), charged_at)
+        for month, status, charged_at in StatementCharge.objects.filter(contract=contract).values_list(
+            "month", "status", "charged_at"
+        )
+    }
+
+
+def statement_payment(*, contract: Contract, month: engine.Month) -> Payment | None:
+    return statement_payments(contract=contract).get(month)

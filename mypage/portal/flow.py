@@ -305,6 +305,23 @@ class Procedure[P, R]:
     ) -> HttpResponseBase:
         raise NotImplementedError
 
+    def before_commit(self, step: Step, draft: Draft[P]) -> Draft[P] | HttpResponseBase:
+        """The outside step of a commit, before the change's transaction (none by default): a
+        procedure whose change needs another system's answer first (the gateway storing a card)
+        calls it here, idempotently on ``draft.token``, and returns the draft with what it learnt
+        (``update``) — or a response that sends the browser elsewhere first (3-D Secure), from
+        which the procedure comes back to ``_finish``. May raise ``Refused``."""
+        return draft
+
+    def update(self, step: Step, draft: Draft[P], payload: P) -> Draft[P]:
+        """Keep ``payload`` as the draft's, under the same one-time token."""
+        flows = step.request.session.get(SESSION_FLOWS, {})
+        key = self._key(step.account)
+        if key in flows and flows[key].get("token") == draft.token:
+            flows[key]["payload"] = _dump(payload)
+            step.request.session[SESSION_FLOWS] = flows
+        return dataclasses.replace(draft, payload=payload)
+
     def _commit(self, step: Step, draft: Draft[P] | None) -> HttpResponseBase:
         request, account = step.request, step.account
         token = request.POST.get("token", "")
@@ -318,6 +335,18 @@ class Procedure[P, R]:
             messages.error(request, _("画面の有効期限が切れました。お手数ですが、もう一度入力してください。"))
             return redirect(self._url("", account))
         step = dataclasses.replace(step, draft=draft)
+        try:
+            prepared = self.before_commit(step, draft)
+        except Refused as refused:
+            return self._refused(step, draft, refused)
+        if not isinstance(prepared, Draft):
+            return prepared
+        return self._finish(dataclasses.replace(step, draft=prepared), prepared)
+
+    def _finish(self, step: Step, draft: Draft[P]) -> HttpResponseBase:
+        """The change itself, exactly once for the draft's token, then the complete screen."""
+        request, account, token = step.request, step.account, draft.token
+        principal = step.viewer.principal
         payload = draft.payload
 
         def change() -> dict[str, Any]:

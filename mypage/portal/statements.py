@@ -29,6 +29,7 @@ from mypage.billing.selectors import (
     free_lines,
     next_month_estimate,
     statement_month_rows,
+    statement_payment,
     statement_view,
 )
 from mypage.core import clock
@@ -78,6 +79,7 @@ def statement_detail(request: HttpRequest, viewer: Viewer, month: engine.Month) 
         # What was held without charge in the month: 0 円 lines (お申し込み月無料, 免責期間).
         "free_lines": free_lines(contract=viewer.contract, month=month) if statement else (),
         "exemption": engine.FreeReason.EXEMPTION.value,
+        "payment": statement_payment(contract=viewer.contract, month=month) if statement else None,
     }
     response = page(request, viewer, "portal/billing_statement.html", context)
     if statement is None:

@@ -7,6 +7,7 @@ from mypage.accounts.permissions import Feature as F
 from . import content, mail_pages, options, space_pages, statements, views
 from .mail_pages import MAIL_ADDRESS
 from .mailbox_pages import MAIL_AUTOREPLY, MAIL_FORWARDING
+from .payment_pages import PAYMENT
 from .procedures import ACCOUNT_DELETE, ACCOUNT_EDIT, ACCOUNT_NEW, ACCOUNT_PASSWORD, CUSTOMER_PASSWORD
 from .profile import PROFILE
 from .space_pages import STORAGE, WEB_SPACE
@@ -40,7 +41,7 @@ urlpatterns = [
     # 各種お手続き
     *PROFILE.urls("procedures/profile/"),
     *CUSTOMER_PASSWORD.urls("procedures/password/"),
-    path("procedures/payment/", soon(F.PAY, _("お支払い方法変更")), name="payment"),
+    *PAYMENT.urls("procedures/payment/"),
     path(
         "procedures/contract-change/",
         soon(F.CONTRACT_REQUEST, _("ご契約内容変更申請")),

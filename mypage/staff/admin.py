@@ -29,6 +29,9 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from mypage.accounts.models import AccountId
 from mypage.audit.models import ActorKind, AuditEntry, LoginAttempt, LoginOutcome
 from mypage.audit.services import Actor
+from mypage.billing.charges import StatementCharge
+from mypage.billing.collection import STAFF_MAY_REQUEUE as STAFF_MAY_REQUEUE_CHARGE
+from mypage.billing.collection import charges_requeue
 from mypage.billing.models import MonthClose, Statement, StatementLine
 from mypage.contracts.models import Contract
 from mypage.core.client import client_ip, user_agent
@@ -39,6 +42,8 @@ from mypage.mail.models import MailboxPurge
 from mypage.mail.services import STAFF_MAY_REQUEUE_PURGE, mailbox_purge_requeue
 from mypage.notifications.models import OutboxMail
 from mypage.notifications.services import STAFF_MAY_REQUEUE, mail_requeue
+from mypage.payments.models import CardStatus, PaymentMethod
+from mypage.payments.services import STAFF_MAY_REVIEW, payment_method_review
 from mypage.principals.models import Principal, PrincipalKind
 from mypage.principals.services import (
     login_invalid_record,
@@ -306,12 +311,14 @@ class DurableJobAdmin(ReadOnlyAdmin):
         action = actions.get("requeue")
         if action is not None:  # the wording in the model's own labels (送信失敗 → 送信待ち)
             failed, queued = self._state_label(JobState.FAILED), self._state_label(JobState.QUEUED)
-            text = f"再送 ({failed}のものを{queued}に戻す)"
+            text = f"{self.requeue_verb} ({failed}のものを{queued}に戻す)"
             actions["requeue"] = dataclasses.replace(action, description=text, plural_description=text)
         return actions
 
     #: The Django permission (``app_label.codename``) 再送 needs; the job app's service checks it too.
     requeue_permission: str = ""
+    #: What putting a failed job back is called: a mail is 再送 (sent again), other jobs 再実行.
+    requeue_verb: str = "再実行"
 
     def has_requeue_permission(self, request: HttpRequest) -> bool:
         user: Any = request.user
@@ -342,6 +349,7 @@ class OutboxMailAdmin(DurableJobAdmin):
     list_select_related = ["brand"]
 
     requeue_permission = STAFF_MAY_REQUEUE
+    requeue_verb = "再送"
 
     def requeue_jobs(self, ids: list[int], actor: Actor) -> int:
         return mail_requeue(mail_ids=ids, actor=actor)
@@ -359,3 +367,87 @@ class MailboxPurgeAdmin(DurableJobAdmin):
 
     def requeue_jobs(self, ids: list[int], actor: Actor) -> int:
         return mailbox_purge_requeue(purge_ids=ids, actor=actor)
+
+
+@admin.register(StatementCharge)
+class StatementChargeAdmin(DurableJobAdmin):
+    """The monthly card collection (``manage.py charge_month``): each statement's charge and its
+    決済状況 — declined ones with the card company's reason (the holder was mailed), 別途お支払い
+    for contracts without a usable card, 決済エラー after every attempt failed, with 再実行 (the same
+    idempotency key: a charge the gateway did make is never made twice)."""
+
+    list_display = [
+        "month",
+        "idempotency_key",
+        "amount",
+        "status",
+        "card_label",
+        "decline_message",
+        "charged_at",
+        *DurableJobAdmin.job_fields,
+    ]
+    list_filter = ["status", "month", "state"]
+    search_fields = ["=idempotency_key"]
+    exclude = [*DurableJobAdmin.exclude, "statement", "contract", "gateway_card"]
+    show_full_result_count = False
+
+    requeue_permission = STAFF_MAY_REQUEUE_CHARGE
+
+    def requeue_jobs(self, ids: list[int], actor: Actor) -> int:
+        return charges_requeue(ids=ids, actor=actor)
+
+
+@admin.register(PaymentMethod)
+class PaymentMethodAdmin(ReadOnlyAdmin):
+    """Cards as the gateway described them (never a number). Those 確認中 — the name on the card
+    did not match the holder's kana name — wait here for 承認 or 否認 (audited; the holder is
+    mailed the result; the card in use stays in use until an approval)."""
+
+    list_display = [
+        "registered_at",
+        "contract",
+        "status",
+        "brand",
+        "masked_number",
+        "expiry",
+        "holder_name",
+        "holder_kana",
+        "name_matched",
+        "decided_by",
+    ]
+    list_filter = ["status", "name_matched", "brand"]
+    search_fields = ["=contract__customer_number"]
+    list_select_related = ["contract"]
+    exclude = ["gateway_card", "flow_token"]
+    actions = ["approve", "reject"]
+
+    @admin.display(description="ご契約者名 (カナ)")
+    def holder_kana(self, method: PaymentMethod) -> str:
+        return f"{method.contract.family_name_kana} {method.contract.given_name_kana}"
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        user: Any = request.user
+        return bool(user.has_perm(STAFF_MAY_REVIEW))
+
+    def _review(self, request: HttpRequest, queryset: QuerySet[Any], *, approve: bool) -> None:
+        done = 0
+        for pk in queryset.filter(status=CardStatus.PENDING).values_list("pk", flat=True):
+            try:
+                payment_method_review(method_id=pk, actor=staff_actor(request), approve=approve)
+            except Refused as refused:
+                self.message_user(request, " ".join(refused.messages), messages.ERROR)
+                return
+            done += 1
+        verb = "承認" if approve else "否認"
+        self.message_user(request, f"{done} 件を{verb}しました。", messages.SUCCESS)
+        skipped = queryset.count() - done
+        if skipped:
+            self.message_user(request, f"{skipped} 件は確認中ではないため対象外です。", messages.WARNING)
+
+    @admin.action(description="承認 (確認中のカードを利用中にする)", permissions=["review"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._review(request, queryset, approve=True)
+
+    @admin.action(description="否認 (確認中のカードを登録しない)", permissions=["review"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._review(request, queryset, approve=False)

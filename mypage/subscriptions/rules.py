@@ -33,6 +33,7 @@ from mypage.core.catalogue import CatalogueItem, catalogue, clear_cache
 from mypage.core.errors import Refused
 from mypage.core.models import Product, ProductCategory, ProductScope
 from mypage.mail.models import MailKind
+from mypage.payments.selectors import card_pending_exists
 
 from .models import Subscription
 
@@ -113,6 +114,14 @@ def check_purchase(contract: Contract, account: AccountId | None, product_code: 
     fresh, problems = _scope_problems(contract, account, product)
     if problems:
         return Checked(product, item, fresh, problems)
+    if product.monthly_fee > 0 and card_pending_exists(contract):
+        # SPEC §8, manual §2.3: while a card waits for staff (確認中), no paid option is bought.
+        problems.append(
+            _(
+                "お支払い方法(クレジットカード)の確認中のため、有料オプションはお申し込みいただけません。"
+                "確認が完了するまでお待ちください。"
+            )
+        )
     if (
         product.requires is not None
         and not Subscription.objects.filter(live(contract, product.requires, fresh)).exists()

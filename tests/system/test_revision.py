@@ -13,6 +13,7 @@ from mypage.accounts.models import Permission
 from mypage.contracts.models import Contract
 from mypage.contracts.revision import installed_triggers, trigger_names
 from mypage.core.models import Plan
+from mypage.payments.models import PaymentMethod
 from mypage.mail.models import (
     AutoReply,
     ForwardAddress,
@@ -40,6 +41,8 @@ NOT_CONTRACT_DATA = {
     "notifications_outboxmail": "the mail queue: delivery state, not shown on the contract's pages",
     "billing_statement": "issued statements are immutable and not part of the cached contract pages; "
     "a month close must not raise a million contracts' revisions",
+    "billing_statementcharge": "the monthly collection's charges, like the statements they charge: not on "
+    "the cached contract pages, and a charge run must not raise a million contracts' revisions",
     "mail_sievescript": "the mail server's copy of forwarding and auto-reply, written in the transaction "
     "that changes those rows (which raise the revision); never shown on a page",
 }
@@ -189,6 +192,22 @@ ROWS = {
     "mail_autoreply": (lambda c, a: AutoReply.objects.create(account=a), {"subject": "留守"}),
     "mail_webspace": (lambda c, a: make_web_space(a), {"registered_at": LATER}),
     "mail_onlinestorage": (lambda c, a: make_online_storage(a), {"registered_at": LATER}),
+    "payments_paymentmethod": (
+        lambda c, a: PaymentMethod.objects.create(
+            contract=c,
+            status="active",
+            gateway_card="card_rev",
+            brand="VISA",
+            last4="1111",
+            exp_month=1,
+            exp_year=2030,
+            holder_given="TARO",
+            holder_family="SHIKEN",
+            name_matched=True,
+            flow_token="rev-flow",
+        ),
+        {"status": "replaced"},
+    ),
 }
 
 
