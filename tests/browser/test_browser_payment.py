@@ -22,6 +22,8 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from playwright.sync_api import Browser, Page, Request, expect
 
+from mypage.contracts.models import Contract
+from mypage.notifications.models import OutboxMail
 from mypage.payments.models import CardStatus, PaymentMethod
 from tests.support.payments import SandboxProcess, sandbox_gateway
 
@@ -141,6 +143,8 @@ def enter_card(page: Page, number: str, month: str = "12", year: str = "2030", g
 def test_a_card_change_never_sends_the_card_to_the_portal(
     page: Page, portal: Portal, on_gateway: SandboxProcess, log_records: LogRecords, shoot, tmp_path: Path
 ):
+    # A contact address, so that the card change mails are in the outbox the scan reads.
+    Contract.objects.filter(customer_number="90000000000000").update(contact_email="an@example.com")
     captured = Captured(portal.url(SPAAQS, "/").rstrip("/"), on_gateway.url)
     page.on("request", captured)
     open_payment(page, portal)
@@ -205,15 +209,17 @@ def test_a_card_change_never_sends_the_card_to_the_portal(
     assert PaymentMethod.objects.get(status=CardStatus.PENDING).brand == "MASTERCARD"
     assert PaymentMethod.objects.get(status=CardStatus.ACTIVE).last4 == "3220"
 
+    assert set(OutboxMail.objects.values_list("kind", flat=True)) >= {"card_registered", "card_pending"}
+
     # The card numbers went to the gateway, and nowhere else.
     assert any(card_numbers_in(body) for body in captured.to_gateway), "the scan must see a card number"
     assert len(captured.to_portal) > 10
     leaks = {
         "requests to the portal": [n for body in captured.to_portal for n in card_numbers_in(body)],
-        "database and sessions": card_numbers_in(database_text()),
+        "database, sessions and outbox": card_numbers_in(database_text()),
         "log": [n for line in log_records.lines for n in card_numbers_in(line)],
     }
-    assert leaks == {"requests to the portal": [], "database and sessions": [], "log": []}
+    assert leaks == {"requests to the portal": [], "database, sessions and outbox": [], "log": []}
 
 
 def test_the_card_page_fits_a_phone(
