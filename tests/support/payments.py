@@ -64,6 +64,21 @@ class SandboxProcess:
             "TIMEOUT_SECONDS": 5,
         }
 
+    def card(self, number: str, holder_name: str = "TARO SHIKEN", exp: tuple[int, int] = (12, 2030)) -> str:
+        """A card stored directly in the sandbox (``POST /sandbox/cards``): its reference."""
+        status, body = self.api(
+            "POST",
+            "/sandbox/cards",
+            {"number": number, "exp_month": exp[0], "exp_year": exp[1], "holder_name": holder_name},
+        )
+        assert status == 201, (status, body)
+        return str(body["card"]["id"])
+
+    def stats(self) -> dict[str, Any]:
+        status, body = self.api("GET", "/v1/charges/stats")
+        assert status == 200, body
+        return body
+
     def faults(self, mode: str, **options: Any) -> None:
         status, _body = self.api("POST", "/sandbox/faults", {"mode": mode, **options})
         assert status == 200, (status, _body)
