@@ -35,6 +35,10 @@ What makes it safe:
 - The complete screen shows the confirm rows as they were computed inside the change's
   transaction, just before the change (a procedure may show what the change did instead, through
   ``complete_rows``); they are stored with the token, so a reload shows the same.
+- A change that needs another system's answer first (the gateway storing a card) gets it in
+  ``before_commit``, after the token check and before the change's transaction, idempotently on
+  the draft's token; it may send the browser elsewhere first (3-D Secure) and come back to
+  ``_finish``, the change itself.
 - Every step is a ``portal_view`` of the procedure's feature: the permission matrix and the
   account-ID scope (404 for another contract's or, for a user ID, another ID) apply to each.
 - A refusal is ``core.errors.Refused`` (from ``prepare`` or from the service in ``commit``): the
