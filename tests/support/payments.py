@@ -38,6 +38,7 @@ class SandboxProcess:
     publishable_key: str
     process: subprocess.Popen[bytes]
     db: Path
+    origins: list[str]
 
     def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         data = json.dumps(body).encode() if body is not None else None
@@ -73,6 +74,27 @@ class SandboxProcess:
         )
         assert status == 201, (status, body)
         return str(body["card"]["id"])
+
+    def token(
+        self, number: str, *, reference: str, holder_name: str = "TARO SHIKEN", origin: str = ""
+    ) -> str:
+        """A token as the gateway's script makes it in a browser on a portal page (``origin``)."""
+        body = {
+            "publishable_key": self.publishable_key,
+            "number": number,
+            "exp_month": 12,
+            "exp_year": 2030,
+            "holder_name": holder_name,
+            "reference": reference,
+        }
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            self.url + "/v1/tokens",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Origin": origin or self.origins[0]},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return str(json.loads(response.read())["token"])
 
     def stats(self) -> dict[str, Any]:
         status, body = self.api("GET", "/v1/charges/stats")
@@ -130,7 +152,12 @@ def sandbox_gateway(tmp: Path, *, origins: list[str], workers: int = 2) -> Itera
         start_new_session=True,
     )
     gateway = SandboxProcess(
-        url=url, secret_key=SECRET_KEY, publishable_key=PUBLISHABLE_KEY, process=process, db=db
+        url=url,
+        secret_key=SECRET_KEY,
+        publishable_key=PUBLISHABLE_KEY,
+        process=process,
+        db=db,
+        origins=origins,
     )
     try:
         deadline = time.monotonic() + 30

@@ -13,7 +13,6 @@ from mypage.accounts.models import Permission
 from mypage.contracts.models import Contract
 from mypage.contracts.revision import installed_triggers, trigger_names
 from mypage.core.models import Plan
-from mypage.payments.models import PaymentMethod
 from mypage.mail.models import (
     AutoReply,
     ForwardAddress,
@@ -24,6 +23,7 @@ from mypage.mail.models import (
     ReleasedAddress,
     WebSpace,
 )
+from mypage.payments.models import PaymentMethod
 from mypage.testing.factories import (
     make_account,
     make_contract,
