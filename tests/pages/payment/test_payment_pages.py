@@ -288,3 +288,26 @@ def test_the_admin_id_changes_the_contracts_card(demo, fake_gateway):
     commit(client)
     method = PaymentMethod.objects.get()
     assert method.contract == Contract.objects.get(customer_number=CUSTOMER)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/options/mail/",
+        "/options/remote-support/",
+        "/options/warranty/",
+        "/account-ids/arteri-an-002/security/",
+        "/account-ids/arteri-an-002/mailbox/",
+    ],
+)
+def test_every_option_page_says_why_paid_options_wait_for_the_card(holder, fake_gateway, url):
+    before = plain(holder.get(url))
+    assert "お支払い方法(クレジットカード)の確認中のため" not in before
+    to_confirm(holder, fake_gateway, holder_name="TARO YAMADA")
+    commit(holder)
+    page = holder.get(url)
+    assert page.status_code == 200
+    assert (
+        "お支払い方法(クレジットカード)の確認中のため、有料オプションはお申し込みいただけません。"
+        in plain(page)
+    )
