@@ -23,6 +23,15 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return run_manage(*args, env=env, unset=TEST_ONLY)
 
 
+# A production gateway's keys and https origin (the sandbox's test keys are refused by the check).
+GATEWAY = {
+    "GATEWAY_SECRET_KEY": "sk_live_" + "q8" * 20,
+    "GATEWAY_PUBLISHABLE_KEY": "pk_live_" + "q8" * 20,
+    "GATEWAY_API_URL": "https://api.gateway.example.jp",
+    "GATEWAY_PUBLIC_URL": "https://js.gateway.example.jp",
+}
+
+
 def test_production_mode_needs_a_secret_key(tmp_path):
     result = manage("check", MYPAGE_ENV="production", MYPAGE_VAR_DIR=str(tmp_path))
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
@@ -40,10 +49,22 @@ def test_check_deploy_is_clean_in_production_mode(tmp_path):
         "check", "--deploy", "--fail-level", "WARNING",
         MYPAGE_ENV="production", SECRET_KEY="a-long-random-production-key-" + "z7" * 30,
         ALLOWED_HOSTS="mypage.spaaqs.ne.jp,mypage.ucom.ne.jp", MYPAGE_VAR_DIR=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", TRUSTED_PROXY_COUNT="1",
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", TRUSTED_PROXY_COUNT="1", **GATEWAY,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_refuses_the_sandbox_gateway_in_production(tmp_path):
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        MYPAGE_ENV="production", SECRET_KEY="a-long-random-production-key-" + "z7" * 30,
+        ALLOWED_HOSTS="mypage.spaaqs.ne.jp", MYPAGE_VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", TRUSTED_PROXY_COUNT="1",
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "payments.W001" in result.stderr + result.stdout
+    assert "payments.W002" in result.stderr + result.stdout
 
 
 def production(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -52,7 +73,7 @@ def production(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
         "check", "--deploy", "--fail-level", "WARNING",
         MYPAGE_ENV="production", SECRET_KEY="a-long-random-production-key-" + "z7" * 30,
         ALLOWED_HOSTS="mypage.spaaqs.ne.jp", MYPAGE_VAR_DIR=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", **env,
+        DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3", **{**GATEWAY, **env},
     )  # fmt: skip
 
 
