@@ -66,6 +66,11 @@ class StatementCharge(DurableJob):
             models.Index(fields=["status", "month"], name="billing_charge_status_idx"),
         ]
 
+    # A month's charges are made in batches: one task per 100, their gateway calls on 8 threads
+    # (``perform`` touches no database), one record transaction per batch (core.jobs).
+    batch_size = 100
+    batch_concurrency = 8
+
     def __str__(self) -> str:
         return self.idempotency_key
 

@@ -24,7 +24,7 @@ from mypage.contracts.models import Contract
 from mypage.contracts.services import contact_address
 from mypage.core import clock
 from mypage.core.errors import Refused
-from mypage.core.jobs import JobState, job_enqueue, job_requeue
+from mypage.core.jobs import JobState, job_enqueue_many, job_requeue
 from mypage.notifications.services import mail_enqueue
 from mypage.payments.models import CardStatus, PaymentMethod
 
@@ -85,6 +85,7 @@ def charges_make(*, month: Month, chunk: int = DEFAULT_CHUNK, today: dt.date | N
                 break
             after = statements[-1].pk
             cards = _cards(s.contract_id for s in statements)
+            to_charge: list[StatementCharge] = []
             no_card: list[StatementCharge] = []
             for statement in statements:
                 card = cards.get(statement.contract_id)
@@ -98,8 +99,7 @@ def charges_make(*, month: Month, chunk: int = DEFAULT_CHUNK, today: dt.date | N
                 if card is not None and card.usable_on(today.year, today.month):
                     charge.gateway_card = card.gateway_card
                     charge.card_label = f"{card.get_brand_display()} {card.masked_number}"[:40]
-                    job_enqueue(charge)
-                    run.queued += 1
+                    to_charge.append(charge)
                 else:
                     now = clock.now()
                     charge.status = ChargeStatus.NO_CARD
@@ -107,7 +107,9 @@ def charges_make(*, month: Month, chunk: int = DEFAULT_CHUNK, today: dt.date | N
                     charge.created_at = now
                     charge.finished_at = now
                     no_card.append(charge)
+            job_enqueue_many(to_charge)  # one task per StatementCharge.batch_size charges
             StatementCharge.objects.bulk_create(no_card)
+            run.queued += len(to_charge)
             run.no_card += len(no_card)
     return run
 

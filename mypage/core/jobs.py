@@ -25,6 +25,7 @@ task results (``prune_db_task_results``) never touches a job.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,8 @@ from django.utils.translation import gettext_lazy as _
 
 from . import clock
 from .outside import OutsideCallInTransaction, in_change_transaction
+
+logger = logging.getLogger("mypage.jobs")
 
 # Tasks of a job model go to its ``queue_name``; every queue must be listed in TASKS["QUEUES"].
 JOB_QUEUE = "jobs"
@@ -83,6 +86,12 @@ class DurableJob(models.Model):
     finished_at = models.DateTimeField(_("完了日時"), null=True, blank=True)
 
     queue_name: ClassVar[str] = JOB_QUEUE
+    # Jobs enqueued together (``job_enqueue_many``) share one task per ``batch_size`` of them: one
+    # claim, their attempts made by up to ``batch_concurrency`` threads (``perform`` must then be
+    # thread-safe and touch no database), one record transaction. Retries, recovery and staff's
+    # 再実行 stay per job.
+    batch_size: ClassVar[int] = 100
+    batch_concurrency: ClassVar[int] = 1
 
     class Meta:
         abstract = True
@@ -163,6 +172,37 @@ def job_enqueue[J: DurableJob](job: J) -> J:
         job.save(force_insert=True)
         _schedule(job, run_after=None)
     return job
+
+
+def job_enqueue_many[J: DurableJob](jobs: list[J]) -> list[J]:
+    """Save new jobs of one model and their tasks, in the caller's transaction: one INSERT for the
+    rows and one task per ``batch_size`` of them (``run_jobs``), each job pointing at its batch's
+    task. For background work made in bulk (a month's card charges)."""
+    if not jobs:
+        return jobs
+    from .tasks import run_jobs
+
+    model = type(jobs[0])
+    now = clock.now()
+    for job in jobs:
+        job.state = JobState.QUEUED
+        job.attempts = 0
+        job.next_attempt_at = now
+        job.created_at = now
+    with transaction.atomic():
+        saved = model._default_manager.bulk_create(jobs)
+        if any(job.pk is None for job in saved):  # a backend that returns no ids (not ours)
+            raise RuntimeError(f"{model._meta.label}: bulk_create returned no primary keys")
+        for start in range(0, len(saved), model.batch_size):
+            batch = saved[start : start + model.batch_size]
+            pks = [job.pk for job in batch]
+            task = run_jobs.using(queue_name=model.queue_name)
+            result = task.enqueue(model._meta.label, pks)
+            task_id = uuid.UUID(str(result.id))
+            model._default_manager.filter(pk__in=pks).update(task_id=task_id)
+            for job in batch:
+                job.task_id = task_id
+    return saved
 
 
 def _schedule(job: DurableJob, *, run_after: dt.datetime | None) -> None:
@@ -272,6 +312,67 @@ def job_run(model: type[DurableJob], pk: int, *, task_id: str | uuid.UUID | None
     return job_record(claim, error=None)
 
 
+def job_run_many(
+    model: type[DurableJob], pks: list[int], *, task_id: str | uuid.UUID | None = None
+) -> dict[str, int]:
+    """One attempt of each job of a batch task (``job_enqueue_many``): the three steps of
+    ``job_run`` for all of them at once — one claim transaction, the calls (on up to
+    ``batch_concurrency`` threads), then each outcome recorded in one transaction — with the same
+    rules: only queued jobs whose current task this is and that no live claim holds are taken; a
+    job another worker holds is left to it; a lost batch is recovered job by job. Returns how many
+    ended how ("done", "retry", "failed", "skipped")."""
+    if in_change_transaction():
+        raise OutsideCallInTransaction(f"{model._meta.label} run inside a database transaction")
+    now = clock.now()
+    policy = model.retry_policy()
+    token = uuid.uuid4()
+    counts = {"done": 0, "retry": 0, "failed": 0, "skipped": 0}
+    with transaction.atomic():
+        rows = model._default_manager.select_for_update(skip_locked=True).filter(
+            pk__in=pks, state=JobState.QUEUED
+        )
+        if task_id is not None:
+            rows = rows.filter(task_id=uuid.UUID(str(task_id)))
+        claimed: list[DurableJob] = []
+        for job in rows.filter(models.Q(claimed_until__isnull=True) | models.Q(claimed_until__lte=now)):
+            if job.attempts >= policy.max_attempts:
+                _finish_failed(job)
+                counts["failed"] += 1
+                continue
+            job.attempts += 1
+            job.claim_token = token
+            job.claimed_until = now + _lease(model)
+            claimed.append(job)
+        model._default_manager.bulk_update(claimed, ["attempts", "claim_token", "claimed_until"])
+    counts["skipped"] = len(pks) - len(claimed) - counts["failed"]
+
+    def attempt(job: DurableJob) -> BaseException | None:
+        try:
+            job.perform()
+        except Exception as exc:
+            return exc
+        return None
+
+    if model.batch_concurrency > 1 and len(claimed) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(model.batch_concurrency, len(claimed))) as pool:
+            errors = list(pool.map(attempt, claimed))
+    else:
+        errors = [attempt(job) for job in claimed]
+
+    with transaction.atomic():
+        for job, error in zip(claimed, errors, strict=True):
+            try:
+                outcome = job_record(Claim(job=job, token=token), error=error)  # a savepoint each
+            except Exception:
+                # This job's record rolled back alone; its claim's lease brings it back.
+                logger.exception("jobs: recording %s %s failed", model._meta.label, job.pk)
+                outcome = "skipped"
+            counts[outcome if outcome in counts else "skipped"] += 1
+    return counts
+
+
 # --- staff, recovery, batch --------------------------------------------------------------------
 
 
@@ -307,9 +408,13 @@ def job_recover(model: type[DurableJob], *, lease: dt.timedelta | None = None, l
     lease = lease or model.retry_policy().lease
     now = clock.now()
     manager = model._default_manager
+    # A job with no claim whose task is READY is waiting for a worker, not lost: left out in the
+    # query itself, so that a queue of many due jobs (a month's charges) costs one query here.
+    waiting = DBTaskResult.objects.filter(status=TaskResultStatus.READY).values("id")
     candidates = list(
         manager.filter(state=JobState.QUEUED, next_attempt_at__lte=now)
         .filter(models.Q(claimed_until__isnull=True) | models.Q(claimed_until__lt=now))
+        .exclude(models.Q(claimed_until__isnull=True) & models.Q(task_id__in=waiting))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

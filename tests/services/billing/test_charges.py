@@ -21,7 +21,7 @@ from mypage.billing.models import MonthClose, Statement
 from mypage.billing_engine import Month
 from mypage.core import clock
 from mypage.core.errors import Refused
-from mypage.core.jobs import JobState, job_run
+from mypage.core.jobs import JobState, job_run, job_run_many
 from mypage.notifications.models import OutboxMail
 from mypage.payments.models import CardStatus, PaymentMethod
 from mypage.testing.factories import make_contract
@@ -225,3 +225,45 @@ def test_two_runs_at_once_make_one_charge_per_statement(fake_gateway):
     run_all()
     assert StatementCharge.objects.filter(status=ChargeStatus.PAID).count() == 30
     assert all(fake_gateway.successes(c.idempotency_key) == 1 for c in StatementCharge.objects.all())
+
+
+# --- the batch task (core.jobs.job_run_many): one claim, threaded calls, one record --------------
+
+
+def batches() -> dict[object, list[int]]:
+    found: dict[object, list[int]] = {}
+    for pk, task_id in StatementCharge.objects.filter(state=JobState.QUEUED).values_list("pk", "task_id"):
+        found.setdefault(task_id, []).append(pk)
+    return found
+
+
+def test_a_months_charges_share_one_task_per_batch(fake_gateway, contracts):
+    for i in range(5):
+        contract = make_contract(f"7152000000000{i}", "spaaqs_multi")
+        card(fake_gateway, contract)
+        statement(contract, 2000 + i)
+    charges_make(month=MONTH)
+    (task_id, pks), *others = batches().items()
+    assert not others and len(pks) == 7  # one task for all (batch_size 100)
+    fake_gateway.fail_charges = 1  # one call of the batch fails: that charge alone is retried
+    counts = job_run_many(StatementCharge, pks, task_id=task_id)
+    assert counts == {"done": 6, "retry": 1, "failed": 0, "skipped": 0}
+    assert fake_gateway.calls_in_transaction == 0
+    retried = StatementCharge.objects.get(state=JobState.QUEUED)
+    assert retried.task_id != task_id and retried.attempts == 1
+    assert StatementCharge.objects.filter(status=ChargeStatus.PAID).count() == 5  # + 1 declined
+
+
+def test_a_batch_leaves_what_it_does_not_hold(fake_gateway, contracts):
+    charges_make(month=MONTH)
+    (task_id, pks), *_ = batches().items()
+    held, moved = pks
+    StatementCharge.objects.filter(pk=held).update(claimed_until=clock.now() + dt.timedelta(minutes=1))
+    StatementCharge.objects.filter(pk=moved).update(task_id=None)  # superseded by another task
+    assert job_run_many(StatementCharge, pks, task_id=task_id) == {
+        "done": 0,
+        "retry": 0,
+        "failed": 0,
+        "skipped": 2,
+    }
+    assert fake_gateway.charges == []
