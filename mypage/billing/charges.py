@@ -97,6 +97,14 @@ class StatementCharge(DurableJob):
     def describe_error(self, exc: BaseException) -> str:
         return f"{type(exc).__name__}: {str(exc)[:200]}"
 
+    def done_values(self, now: dt.datetime) -> dict[str, object] | None:
+        # A batch records its paid charges in one UPDATE (core.jobs); a decline mails the holder,
+        # so it goes through on_done.
+        outcome: ChargeOutcome | None = getattr(self, "_outcome", None)
+        if outcome is None or not outcome.succeeded:
+            return None
+        return {"status": ChargeStatus.PAID, "gateway_charge": outcome.charge_id[:64], "charged_at": now}
+
     def on_done(self) -> None:
         from .collection import charge_declined_notice
 

@@ -45,6 +45,7 @@ logger = logging.getLogger("mypage.jobs")
 # Tasks of a job model go to its ``queue_name``; every queue must be listed in TASKS["QUEUES"].
 JOB_QUEUE = "jobs"
 _ERROR_LENGTH = 300
+_UNSET = object()
 
 
 class JobState(models.TextChoices):
@@ -111,6 +112,13 @@ class DurableJob(models.Model):
 
     def on_done(self) -> None:
         """Called in the record transaction after a successful attempt (e.g. mark a charge paid)."""
+
+    def done_values(self, now: dt.datetime) -> dict[str, Any] | None:
+        """For a batch (``job_run_many``): the fields of the job's own row that a successful
+        attempt sets, *instead of* calling ``on_done`` (``now`` is the record's time) — the batch
+        then records all such jobs in one statement. None (the default) means this outcome needs
+        ``on_done`` (a mail, another table), and the job is recorded alone."""
+        return None
 
     def on_failed(self) -> None:
         """Called in the record transaction when the job becomes failed."""
@@ -334,6 +342,7 @@ def job_run_many(
         if task_id is not None:
             rows = rows.filter(task_id=uuid.UUID(str(task_id)))
         claimed: list[DurableJob] = []
+        until = now + _lease(model)
         for job in rows.filter(models.Q(claimed_until__isnull=True) | models.Q(claimed_until__lte=now)):
             if job.attempts >= policy.max_attempts:
                 _finish_failed(job)
@@ -341,9 +350,12 @@ def job_run_many(
                 continue
             job.attempts += 1
             job.claim_token = token
-            job.claimed_until = now + _lease(model)
+            job.claimed_until = until
             claimed.append(job)
-        model._default_manager.bulk_update(claimed, ["attempts", "claim_token", "claimed_until"])
+        if claimed:  # one UPDATE, the same values for every row (no CASE over the batch)
+            model._default_manager.filter(pk__in=[job.pk for job in claimed]).update(
+                attempts=models.F("attempts") + 1, claim_token=token, claimed_until=until
+            )
     counts["skipped"] = len(pks) - len(claimed) - counts["failed"]
 
     def attempt(job: DurableJob) -> BaseException | None:
@@ -362,7 +374,25 @@ def job_run_many(
         errors = [attempt(job) for job in claimed]
 
     with transaction.atomic():
+        now = clock.now()
+        alone: list[tuple[DurableJob, BaseException | None]] = []
+        together: list[tuple[DurableJob, dict[str, Any]]] = []
         for job, error in zip(claimed, errors, strict=True):
+            values = job.done_values(now) if error is None else None
+            if values is None:
+                alone.append((job, error))
+            else:
+                together.append((job, values))
+        if together:
+            try:
+                with transaction.atomic():  # a savepoint: the others are recorded whatever happens
+                    recorded = _record_done_together(model, token, together, now=now)
+            except Exception:
+                logger.exception("jobs: recording a batch of %s failed", model._meta.label)
+                recorded = 0  # their claims' lease brings them back
+            counts["done"] += recorded
+            counts["skipped"] += len(together) - recorded
+        for job, error in alone:
             try:
                 outcome = job_record(Claim(job=job, token=token), error=error)  # a savepoint each
             except Exception:
@@ -371,6 +401,58 @@ def job_run_many(
                 outcome = "skipped"
             counts[outcome if outcome in counts else "skipped"] += 1
     return counts
+
+
+def _record_done_together(
+    model: type[DurableJob], token: uuid.UUID, jobs: list[tuple[DurableJob, dict[str, Any]]], *, now: dt.datetime
+) -> int:
+    """Record the successful attempts of a batch whose outcome is only fields of their own rows
+    (``done_values``): lock the rows still held by this claim (one locking read, which orders
+    this record after or before a recovery, as ``job_record``'s does), then one UPDATE setting
+    the job fields and every ``done_values`` field — a constant where the batch agrees, a CASE
+    by id where it does not. Returns how many were recorded (the others' claims were lost)."""
+    manager = model._default_manager
+    held = set(
+        manager.select_for_update()
+        .filter(pk__in=[job.pk for job, _values in jobs], state=JobState.QUEUED, claim_token=token)
+        .values_list("pk", flat=True)
+    )
+    recorded = [(job, values) for job, values in jobs if job.pk in held]
+    if not recorded:
+        return 0
+    changes: dict[str, Any] = {
+        "state": JobState.DONE,
+        "finished_at": now,
+        "task_id": None,
+        "claim_token": None,
+        "claimed_until": None,
+    }
+    names = {name for _job, values in recorded for name in values}
+    for name in sorted(names):
+        field = model._meta.get_field(name)
+        per_job = [values.get(name, _UNSET) for _job, values in recorded]
+        if per_job[0] is not _UNSET and all(value == per_job[0] for value in per_job):
+            changes[name] = per_job[0]
+        else:  # a CASE by id; a job without this field keeps its value
+            changes[name] = models.Case(
+                *(
+                    models.When(pk=job.pk, then=models.Value(values[name], output_field=field))
+                    for job, values in recorded
+                    if name in values
+                ),
+                default=models.F(name),
+                output_field=field,
+            )
+    manager.filter(pk__in=[job.pk for job, _values in recorded]).update(**changes)
+    for job, values in recorded:
+        job.state = JobState.DONE
+        job.finished_at = now
+        job.task_id = None
+        job.claim_token = None
+        job.claimed_until = None
+        for name, value in values.items():
+            setattr(job, name, value)
+    return len(recorded)
 
 
 # --- staff, recovery, batch --------------------------------------------------------------------

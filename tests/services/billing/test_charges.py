@@ -8,10 +8,12 @@ tests/system/test_charge_process.py."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 import time_machine
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from mypage.audit.models import AuditAction, AuditEntry
 from mypage.audit.services import Actor
@@ -252,6 +254,72 @@ def test_a_months_charges_share_one_task_per_batch(fake_gateway, contracts):
     retried = StatementCharge.objects.get(state=JobState.QUEUED)
     assert retried.task_id != task_id and retried.attempts == 1
     assert StatementCharge.objects.filter(status=ChargeStatus.PAID).count() == 5  # + 1 declined
+
+
+def charge_updates(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].startswith('UPDATE "billing_statementcharge"')]
+
+
+@pytest.mark.parametrize("paid", [3, 30])
+def test_a_batchs_paid_charges_are_recorded_in_one_update(fake_gateway, contracts, paid):
+    """However many charges a batch has paid, their records are one UPDATE (beside the claim's):
+    each with its own charge number; a decline still goes its own way (its mail)."""
+    for i in range(paid - 1):  # + contracts[0]
+        contract = make_contract(f"7153{i:010d}", "spaaqs_multi")
+        card(fake_gateway, contract)
+        statement(contract, 2200)
+    charges_make(month=MONTH)
+    (task_id, pks), *_ = batches().items()
+    with CaptureQueriesContext(connection) as queries:
+        counts = job_run_many(StatementCharge, pks, task_id=task_id)
+    assert counts == {"done": paid + 1, "retry": 0, "failed": 0, "skipped": 0}
+    updates = charge_updates(queries.captured_queries)
+    # the claim, the paid ones together, the decline's job row and its on_done
+    assert len(updates) == 4, updates
+    rows = StatementCharge.objects.filter(status=ChargeStatus.PAID)
+    assert rows.count() == paid
+    outcomes = {key: ok for key, _card, _amount, ok in fake_gateway.charges}
+    assert len(outcomes) == paid + 1
+    numbers = set()
+    for charge in rows:
+        reply = fake_gateway.replies[f"charge:{charge.idempotency_key}"]
+        assert charge.gateway_charge == reply.charge_id  # its own number, not a neighbour's
+        numbers.add(charge.gateway_charge)
+        assert (charge.state, charge.charged_at, charge.finished_at) == (JobState.DONE, NOW, NOW)
+        assert (charge.claim_token, charge.claimed_until, charge.task_id, charge.attempts) == (None, None, None, 1)
+    assert len(numbers) == paid
+    declined = StatementCharge.objects.get(status=ChargeStatus.DECLINED)
+    assert declined.state == JobState.DONE and declined.decline_code == "insufficient_funds"
+    assert OutboxMail.objects.filter(kind="charge_declined").count() == 1
+
+
+def test_a_batch_does_not_record_a_paid_charge_whose_claim_was_lost(fake_gateway, contracts, monkeypatch):
+    """Recovery may hand a job whose lease ran out to another attempt while the batch is still
+    calling: the batch's record then leaves that job to the new claim."""
+    charges_make(month=MONTH)
+    (task_id, pks), *_ = batches().items()
+    monkeypatch.setattr(StatementCharge, "batch_concurrency", 1)  # the calls in this thread
+    lost = StatementCharge.objects.get(contract=contracts[0])
+    other = uuid.uuid4()
+    perform = StatementCharge.perform
+
+    def perform_then_lose(self):
+        perform(self)
+        if self.pk == lost.pk:  # recovery's new claim, made while the call was out
+            StatementCharge.objects.filter(pk=lost.pk).update(claim_token=other)
+
+    monkeypatch.setattr(StatementCharge, "perform", perform_then_lose)
+    counts = job_run_many(StatementCharge, pks, task_id=task_id)
+    assert counts == {"done": 1, "retry": 0, "failed": 0, "skipped": 1}  # the decline recorded
+    lost.refresh_from_db()
+    assert (lost.state, lost.status, lost.claim_token, lost.gateway_charge) == (
+        JobState.QUEUED,
+        ChargeStatus.PENDING,
+        other,
+        "",
+    )
+    # the new claim's attempt sends the same key and gets the first answer: still one charge
+    assert fake_gateway.successes(lost.idempotency_key) == 1
 
 
 def test_a_batch_leaves_what_it_does_not_hold(fake_gateway, contracts):
