@@ -103,6 +103,17 @@ ensure_chromium() {
   [ -n "$(fc-list :lang=ja 2>/dev/null | head -1)" ] || apt_install fonts-noto-cjk
 }
 
+# The statement PDF (issue 15): the IPAex fonts that ReportLab embeds (Debian's fonts-ipaexfont;
+# settings STATEMENT_PDF_FONT finds them), and poppler-utils (pdftotext, pdftoppm) that the tests
+# read and picture the PDF with.
+ensure_documents() {
+  local missing=""
+  for p in fonts-ipaexfont-gothic fonts-ipaexfont-mincho poppler-utils; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  [ -z "$missing" ] || apt_install $missing
+}
+
 # The mail server (issue 13): Dovecot 2.3 with IMAP, LMTP, Sieve and the SQL drivers, and Postfix's
 # SQL maps (postmap, for checking them). Installed without starting Debian's own services (a
 # policy-rc.d that refuses them for the install), Postfix with "No configuration": the project
