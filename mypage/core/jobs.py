@@ -404,7 +404,11 @@ def job_run_many(
 
 
 def _record_done_together(
-    model: type[DurableJob], token: uuid.UUID, jobs: list[tuple[DurableJob, dict[str, Any]]], *, now: dt.datetime
+    model: type[DurableJob],
+    token: uuid.UUID,
+    jobs: list[tuple[DurableJob, dict[str, Any]]],
+    *,
+    now: dt.datetime,
 ) -> int:
     """Record the successful attempts of a batch whose outcome is only fields of their own rows
     (``done_values``): lock the rows still held by this claim (one locking read, which orders

@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .invoice import validate_registration_number
+
 
 class Brand(models.Model):
     code = models.SlugField(_("コード"), max_length=20, unique=True)
@@ -46,6 +48,22 @@ class Brand(models.Model):
     )
     terms_url = models.URLField(
         _("契約約款掲載ページURL"), blank=True, help_text=_("マニュアル・利用規約に表示 (サービス契約約款)")
+    )
+
+    # The issuer of the brand's statements as a qualified invoice (適格請求書, issue 15): the
+    # business's name and its registration number (T + 13 digits, check digit validated).
+    invoice_issuer_name = models.CharField(
+        _("適格請求書発行事業者 名称"), max_length=100, default="", help_text=_("請求書PDFに発行者として記載")
+    )
+    invoice_registration_number = models.CharField(
+        _("適格請求書発行事業者 登録番号"),
+        max_length=14,
+        default="",
+        validators=[validate_registration_number],
+        help_text=_("「T」と13桁の数字 (例: T1234567890123)。検査用数字を確認します。"),
+    )
+    invoice_issuer_address = models.CharField(
+        _("発行者 所在地"), max_length=200, default="", blank=True, help_text=_("請求書PDFに記載 (任意)")
     )
 
     class Meta:

@@ -286,7 +286,12 @@ def test_a_batchs_paid_charges_are_recorded_in_one_update(fake_gateway, contract
         assert charge.gateway_charge == reply.charge_id  # its own number, not a neighbour's
         numbers.add(charge.gateway_charge)
         assert (charge.state, charge.charged_at, charge.finished_at) == (JobState.DONE, NOW, NOW)
-        assert (charge.claim_token, charge.claimed_until, charge.task_id, charge.attempts) == (None, None, None, 1)
+        assert (charge.claim_token, charge.claimed_until, charge.task_id, charge.attempts) == (
+            None,
+            None,
+            None,
+            1,
+        )
     assert len(numbers) == paid
     declined = StatementCharge.objects.get(status=ChargeStatus.DECLINED)
     assert declined.state == JobState.DONE and declined.decline_code == "insufficient_funds"
