@@ -434,6 +434,7 @@ def _record_done_together(
     names = {name for _job, values in recorded for name in values}
     for name in sorted(names):
         field = model._meta.get_field(name)
+        assert isinstance(field, models.Field), f"{name} is not a column of {model._meta.label}"
         per_job = [values.get(name, _UNSET) for _job, values in recorded]
         if per_job[0] is not _UNSET and all(value == per_job[0] for value in per_job):
             changes[name] = per_job[0]
