@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "mypage.mail",
     "mypage.subscriptions",
     "mypage.payments",
+    "mypage.calls",
     "mypage.billing",
     "mypage.audit",
     "mypage.notifications",

@@ -10,6 +10,7 @@ from django.apps import apps
 from django.db import connection
 
 from mypage.accounts.models import Permission
+from mypage.calls.models import CallImport, CallRecord
 from mypage.contracts.models import Contract
 from mypage.contracts.revision import installed_triggers, trigger_names
 from mypage.core.models import Plan
@@ -170,7 +171,26 @@ def test_a_rolled_back_change_leaves_it(contract):
 # One row of each table a contract holds, and one column change: (model, make the row, change).
 # The test below fails when a table that belongs to a contract is missing here.
 LATER = datetime.datetime(2026, 11, 30, tzinfo=datetime.UTC)
+
+
+def _call(contract: Contract) -> CallRecord:
+    imported = CallImport.objects.create(
+        file_name="rev.csv", sha256="0" * 64, imported_by="test", imported_at=LATER
+    )
+    return CallRecord.objects.create(
+        contract=contract,
+        service="gatecall",
+        started_at=LATER,
+        called_number="0312345678",
+        duration_seconds=60,
+        amount=10,
+        call_month=datetime.date(2026, 11, 1),
+        imported=imported,
+    )
+
+
 ROWS = {
+    "calls_callrecord": (lambda c, a: _call(c), {"amount": 20}),
     "accounts_accountid": (lambda c, a: make_account(c, "rev-row-02"), {"username": "変更"}),
     "subscriptions_subscription": (
         lambda c, a: make_subscription(c, "remote_support", datetime.date(2026, 11, 2)),
