@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from mypage.accounts import rules
 from mypage.accounts.permissions import Feature as F
 
-from . import content, mail_pages, options, space_pages, statements, views
+from . import call_pages, content, mail_pages, options, space_pages, statements, views
 from .mail_pages import MAIL_ADDRESS
 from .mailbox_pages import MAIL_AUTOREPLY, MAIL_FORWARDING
 from .payment_pages import PAYMENT
@@ -56,9 +56,20 @@ urlpatterns = [
     # 料金明細照会
     path("billing/monthly/", statements.statement_months, name="billing_monthly"),
     path("billing/monthly/<month:month>/", statements.statement_detail, name="billing_statement"),
-    path("billing/gatecall/", soon(F.BILL_VIEW, _("GATE CALL通話明細照会")), name="calls_gatecall"),
-    path("billing/gatecall050/", soon(F.BILL_VIEW, _("GATE CALL050通話明細照会")), name="calls_gatecall050"),
-    path("billing/phone/", soon(F.BILL_VIEW, _("UCOM光電話通話明細照会")), name="calls_phone"),
+    path("billing/monthly/<month:month>/seikyu.pdf", statements.statement_pdf_download, name="billing_pdf"),
+    path("billing/monthly/<month:month>/seikyu.csv", statements.statement_csv_download, name="billing_csv"),
+    *(
+        route
+        for service, prefix in call_pages.PREFIXES.items()
+        for route in (
+            path(f"billing/{prefix}/", call_pages.months_view(service), name=call_pages.URL_NAMES[service]),
+            path(
+                f"billing/{prefix}/<month:month>/",
+                call_pages.month_view(service),
+                name=call_pages.URL_NAMES[service] + "_month",
+            ),
+        )
+    ),
     # オプションサービス
     *options.MAIL_SERVICE.urls("options/mail/"),
     *options.REMOTE_SUPPORT.urls("options/remote-support/"),
