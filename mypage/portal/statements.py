@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 from mypage import billing_engine as engine
 from mypage.accounts.permissions import Feature
 from mypage.accounts.selectors import Viewer
 from mypage.billing.models import LineKind
+from mypage.billing.render.csv import statement_csv
+from mypage.billing.render.document import statement_document
+from mypage.billing.render.pdf import FontMissingError, statement_pdf
 from mypage.billing.selectors import (
     NoStatementError,
     StatementView,
@@ -85,3 +88,42 @@ def statement_detail(request: HttpRequest, viewer: Viewer, month: engine.Month) 
     if statement is None:
         response.status_code = 404
     return response
+
+
+def _download(viewer: Viewer, month: engine.Month, kind: str) -> HttpResponse:
+    """The month's statement as a file (issue 15 point 3): the PDF (適格請求書; a month not closed
+    yet is a preview marked 確定前) or the CSV. Same contract, permissions and step-up as the page;
+    never cached; named ``seikyu-<お客様番号>-<YYYY-MM>.<pdf|csv>``."""
+    try:
+        view = statement_view(contract=viewer.contract, month=month)
+    except NoStatementError:
+        raise Http404("no statement for this month") from None
+    document = statement_document(contract=viewer.contract, view=view)
+    if kind == "pdf":
+        try:
+            data, content_type = statement_pdf(document), "application/pdf"
+        except FontMissingError:
+            response = HttpResponse(
+                "請求書PDFは現在ご利用いただけません。しばらくしてからお試しください。",
+                status=503,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+    else:
+        data, content_type = statement_csv(document), "text/csv; charset=utf-8"
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{document.file_stem}.{kind}"'
+    response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@portal_view(Feature.BILL_VIEW)
+def statement_pdf_download(request: HttpRequest, viewer: Viewer, month: engine.Month) -> HttpResponse:
+    return _download(viewer, month, "pdf")
+
+
+@portal_view(Feature.BILL_VIEW)
+def statement_csv_download(request: HttpRequest, viewer: Viewer, month: engine.Month) -> HttpResponse:
+    return _download(viewer, month, "csv")
