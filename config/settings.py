@@ -338,6 +338,11 @@ PAYMENT_GATEWAY = {
     "TIMEOUT_SECONDS": float(os.environ.get("GATEWAY_TIMEOUT_SECONDS", "10")),
 }
 
+# --- Statement documents (issue 15, billing/render/pdf.py) ----------------------------------------
+# The TrueType Japanese font embedded in the statement PDF; empty: Debian's IPAexゴシック
+# (fonts-ipaexfont, installed by scripts/serve and scripts/test).
+STATEMENT_PDF_FONT = os.environ.get("STATEMENT_PDF_FONT", "")
+
 # --- Background tasks: the durable jobs (core/jobs.py) and the notification outbox (SPEC §11) ---
 # Django's tasks framework, stored in our own database by django_tasks_db: a job's row and its task
 # row are written in the same transaction as the change that wants them. `manage.py jobs_worker`
