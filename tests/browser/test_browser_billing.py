@@ -10,6 +10,7 @@ Screenshots go to test-artifacts/billing-*.png.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -143,3 +144,32 @@ def test_the_billing_pages_fit_a_375px_phone(browser: Browser, portal: Portal, s
         # The amounts are on screen, not cut off at the right edge.
         total = page.get_by_test_id("total").bounding_box()
         assert total is not None and total["x"] + total["width"] <= 375
+
+
+def test_the_holder_downloads_the_pdf_and_the_csv(page: Page, portal: Portal, shoot, browser: Browser):
+    """Issue 15 point 3: 請求書 PDF and CSV from an issued month, as a person clicks them; the
+    buttons fit a phone too."""
+    now = engine.Month.of(clock.today())
+    _fee_month, last_closed = seed_history(now)
+    log_in_as_holder(page, portal, CUSTOMER)
+    page.goto(portal.url(SPAAQS, f"/billing/monthly/{last_closed}/"))
+    total = engine_statement(CUSTOMER, last_closed).total
+    with page.expect_download() as pdf:
+        page.get_by_test_id("download-pdf").click()
+    assert pdf.value.suggested_filename == f"seikyu-{CUSTOMER}-{last_closed}.pdf"
+    assert Path(pdf.value.path()).read_bytes().startswith(b"%PDF-")
+    with page.expect_download() as sheet:
+        page.get_by_test_id("download-csv").click()
+    assert sheet.value.suggested_filename == f"seikyu-{CUSTOMER}-{last_closed}.csv"
+    body = Path(sheet.value.path()).read_bytes()
+    assert body.startswith(b"\xef\xbb\xbf")
+    assert body.decode("utf-8-sig").splitlines()[-1].endswith(f",{total}")
+    page.get_by_test_id("downloads").scroll_into_view_if_needed()
+    shoot(page, "billing-downloads")
+    with phone_page(browser) as phone:
+        log_in_as_holder(phone, portal, CUSTOMER)
+        phone.goto(portal.url(SPAAQS, f"/billing/monthly/{now}/"))
+        expect(phone.get_by_test_id("download-pdf")).to_have_text("PDF (確定前の見込み)")
+        phone.get_by_test_id("downloads").scroll_into_view_if_needed()
+        shoot(phone, "billing-downloads-375px")
+        assert_no_horizontal_scroll(phone)
