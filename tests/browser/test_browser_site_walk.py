@@ -36,7 +36,7 @@ WALKERS = [
 
 
 def portal_links(page: Page, host: str) -> list[str]:
-    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(a => a.href)")
+    hrefs = page.eval_on_selector_all("a[href]:not([download])", "els => els.map(a => a.href)")
     paths = []
     for href in hrefs:
         url, _fragment = urldefrag(href)
