@@ -70,6 +70,7 @@ class AuditAction(models.TextChoices):
     PAYMENT_METHOD_APPROVE = "payment_method_approve", _("クレジットカードの承認")
     PAYMENT_METHOD_REJECT = "payment_method_reject", _("クレジットカードの否認")
     CHARGE_REQUEUE = "charge_requeue", _("カード決済の再実行")
+    CALLS_IMPORT = "calls_import", _("通話明細の取込")
 
 
 class AuditEntry(AppendOnlyModel):

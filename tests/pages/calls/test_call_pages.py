@@ -9,6 +9,7 @@ import re
 import pytest
 import time_machine
 
+from mypage.audit.services import Actor
 from mypage.calls.imports import calls_import
 from mypage.calls.rules import HEADER
 from mypage.core import clock
@@ -31,7 +32,7 @@ ROWS = [
 def calls(demo):
     with time_machine.travel(NOW, tick=False):
         data = ("\n".join([",".join(HEADER), *ROWS]) + "\n").encode()
-        assert calls_import(data=data, file_name="t.csv", actor="test").imported == len(ROWS)
+        assert calls_import(data=data, file_name="t.csv", actor=Actor.system("test")).imported == len(ROWS)
         yield
 
 

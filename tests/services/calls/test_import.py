@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 
+from mypage.audit.services import Actor
 from mypage.calls.imports import calls_import
 from mypage.calls.models import CallImport, CallRecord
 from mypage.calls.rules import HEADER
@@ -39,7 +41,7 @@ def csv_bytes(*rows: str, encoding: str = "utf-8", header: str = ",".join(HEADER
 
 
 def run(data: bytes, **kw):
-    return calls_import(data=data, file_name="t.csv", actor="test", **kw)
+    return calls_import(data=data, file_name="t.csv", actor=Actor.system("test"), **kw)
 
 
 def test_utf8_without_bom_imports(contract):
@@ -162,3 +164,73 @@ def test_the_command_exit_codes_and_the_sample(contract, tmp_path, capsys):
     assert exit_.value.code == 2
     assert "2行目" in capsys.readouterr().err
     assert CallRecord.objects.count() == 5
+
+
+# --- who may import, the audit, and a month close in progress --------------------------------------
+
+
+def test_the_import_is_audited_with_its_figures(contract):
+    from mypage.audit.models import AuditAction, AuditEntry
+
+    result = run(csv_bytes(GOOD), skip_invalid=False)
+    entry = AuditEntry.objects.get(action=AuditAction.CALLS_IMPORT)
+    assert (entry.actor_kind, entry.actor, entry.target) == ("system", "test", "t.csv")
+    assert entry.details["import"] == result.record.pk
+    assert (entry.details["read"], entry.details["imported"], entry.details["rejected"]) == (1, 1, 0)
+
+
+def test_a_refused_file_is_not_audited(contract):
+    from mypage.audit.models import AuditAction, AuditEntry
+
+    result = run(csv_bytes(GOOD, "GATE CALL,71000000000001,2026-11-02,0312345678,1,1"))
+    assert not result.ok
+    assert not AuditEntry.objects.filter(action=AuditAction.CALLS_IMPORT).exists()
+
+
+def test_staff_need_the_import_permission(contract):
+    from mypage.audit.models import ActorKind
+    from mypage.core.errors import Refused
+
+    clerk = Actor(kind=ActorKind.STAFF, name="clerk", staff_permissions=frozenset({"billing.view_statement"}))
+    with pytest.raises(Refused):
+        calls_import(data=csv_bytes(GOOD), file_name="t.csv", actor=clerk)
+    for kind in (ActorKind.HOLDER, ActorKind.ADMIN, ActorKind.USER):
+        with pytest.raises(Refused):
+            calls_import(data=csv_bytes(GOOD), file_name="t.csv", actor=Actor(kind=kind, name="x"))
+    assert not CallRecord.objects.exists()
+    importer = Actor(
+        kind=ActorKind.STAFF, name="importer", staff_permissions=frozenset({"calls.import_callrecord"})
+    )
+    assert calls_import(data=csv_bytes(GOOD), file_name="t.csv", actor=importer).imported == 1
+    assert CallImport.objects.get().imported_by == "importer"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's advisory lock")
+def test_an_import_waits_for_a_month_close_and_gives_up_with_a_message(contract):
+    import psycopg
+
+    from mypage.calls import locks
+
+    s = connection.settings_dict
+    with psycopg.connect(
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
+        user=s["USER"],
+        password=s["PASSWORD"],
+        dbname=s["NAME"],
+        autocommit=True,
+    ) as other:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [locks.LOCK_CLASS, locks.LOCK_KEY])
+        original = locks.lock_for_import.__kwdefaults__["wait_seconds"]
+        locks.lock_for_import.__kwdefaults__["wait_seconds"] = 0.2
+        try:
+            result = run(csv_bytes(GOOD))
+        finally:
+            locks.lock_for_import.__kwdefaults__["wait_seconds"] = original
+            other.execute("SELECT pg_advisory_unlock(%s, %s)", [locks.LOCK_CLASS, locks.LOCK_KEY])
+    assert not result.ok and "月次締め処理中" in result.error and result.record is None
+    assert not CallRecord.objects.exists() and not CallImport.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"  # the wait was the import's own, not left behind
+    assert run(csv_bytes(GOOD)).imported == 1

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from mypage.audit.services import Actor
 from mypage.billing.models import MonthClose
 from mypage.calls.imports import calls_import
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         result = calls_import(
             data=path.read_bytes(),
             file_name=path.name,
-            actor="command",
+            actor=Actor.system("manage.py import_calls"),
             skip_invalid=options["skip_invalid"],
             closed_months=closed_months(),
         )
