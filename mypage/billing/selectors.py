@@ -24,7 +24,7 @@ from mypage.subscriptions.models import Subscription
 
 from . import compute
 from .charges import ChargeStatus, StatementCharge
-from .models import Statement, StatementLine, month_start
+from .models import MonthClose, Statement, StatementLine, month_start
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,12 @@ def engine_catalogue() -> CatalogueRows:
         if reapplication_fee:
             fee_pks.add(pk)
     return CatalogueRows(engine.Catalogue.of(*rules), code_by_pk, frozenset(fee_pks))
+
+
+def closed_months() -> set[dt.date]:
+    """The months (their 1st) whose close has finished: calls of these imported now go on the
+    next open month's statement (the import's report says so)."""
+    return set(MonthClose.objects.filter(finished_at__isnull=False).values_list("month", flat=True))
 
 
 def month_end_instant(month: engine.Month) -> dt.datetime:

@@ -12,12 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from mypage.audit.services import Actor
-from mypage.billing.models import MonthClose
+from mypage.billing.selectors import closed_months
 from mypage.calls.imports import calls_import
-
-
-def closed_months() -> set[Any]:
-    return set(MonthClose.objects.filter(finished_at__isnull=False).values_list("month", flat=True))
 
 
 class Command(BaseCommand):
