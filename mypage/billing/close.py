@@ -13,6 +13,11 @@ this thread reads chunk k+2, worker processes run the engine on chunk k+1 (``bil
 no Django, no database), and a writer thread with its own connection copies and commits chunk k.
 One close per month runs at a time (an advisory lock); elsewhere each chunk's transaction takes
 the ``MonthClose`` row's lock.
+
+Calls (issue 15 point 7): each chunk also reads its contracts' calls not billed yet, of the month
+or earlier; the engine adds one line per service and call month (「GATE CALL 通話料」, a late
+month named: 「… (2026年10月分)」) and the chunk's transaction marks exactly those calls billed
+with the statements. ``calls.locks.calls_billing`` keeps imports and other closes out meanwhile.
 """
 
 from __future__ import annotations
@@ -35,13 +40,17 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from mypage import billing_engine as engine
+from mypage.calls.locks import calls_billing
+from mypage.calls.services import calls_mark_billed
 from mypage.core import clock
 
 from . import compute
 from .models import MonthClose, Statement, StatementLine, month_start
 from .selectors import (
     CatalogueRows,
+    ChunkCalls,
     chargeable_rows,
+    chunk_calls,
     contracts_in_scope,
     contracts_to_close,
     engine_catalogue,
@@ -60,6 +69,11 @@ class MonthNotFinishedError(ValueError):
 class CloseError(RuntimeError):
     """The close stopped on an error (e.g. the engine refused a contract's history); the chunks
     committed before it stay, the next run issues the rest."""
+
+
+class CallsChangedError(CloseError):
+    """A chunk's calls were not the ones it billed (a write that bypassed ``calls.locks``): the
+    chunk is rolled back rather than mark calls billed whose amounts no statement holds."""
 
 
 class CloseBusyError(RuntimeError):
@@ -121,7 +135,7 @@ def month_close(
         raise MonthNotFinishedError(f"{month} is not over yet: only a finished month can be closed")
     began = time.monotonic()
     first_day = month_start(month)
-    with _one_close_at_a_time(month):
+    with _one_close_at_a_time(month), calls_billing():
         rows = engine_catalogue()
         close, _created = MonthClose.objects.get_or_create(
             month=first_day, defaults={"started_at": clock.now()}
@@ -203,6 +217,8 @@ class _Chunk:
     statements_copy: bytes = b""  # PostgreSQL: the rows in COPY text format
     lines_copy: bytes = b""
     lines: int = 0
+    call_contracts: list[int] = field(default_factory=list)  # contracts whose calls it bills
+    calls: int = 0  # how many calls
 
 
 @dataclass
@@ -247,15 +263,21 @@ class _Run:
     pause: float
     should_stop: Callable[[], bool]
 
-    def read(self, after: int) -> tuple[list[compute.ContractRef], list[compute.Row]]:
-        """The next chunk's contracts and their subscription rows (two queries)."""
+    def read(self, after: int) -> tuple[list[compute.ContractRef], list[compute.Row], ChunkCalls]:
+        """The next chunk's contracts, their subscription rows and their unbilled calls (three
+        queries)."""
         contracts = contracts_to_close(month=self.month, after=after, limit=self.chunk_size)
         if not contracts:
-            return contracts, []
-        found = chargeable_rows(
-            month=self.month, first_contract=contracts[0][0], last_contract=contracts[-1][0], rows=self.rows
+            return contracts, [], ChunkCalls({}, 0)
+        first, last = contracts[0][0], contracts[-1][0]
+        found = chargeable_rows(month=self.month, first_contract=first, last_contract=last, rows=self.rows)
+        calls = chunk_calls(
+            month=self.month,
+            first_contract=first,
+            last_contract=last,
+            contract_ids={c for c, _n in contracts},
         )
-        return contracts, found
+        return contracts, found, calls
 
     def statement_ids(self, count: int) -> list[int]:
         """Ids for ``count`` statements from the statement sequence, in one query."""
@@ -263,11 +285,21 @@ class _Run:
             cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [self.sequence, count])
             return [row[0] for row in cursor.fetchall()]
 
-    def compute_here(self, contracts: Sequence[compute.ContractRef], found: Sequence[compute.Row]) -> _Chunk:
+    def compute_here(
+        self, contracts: Sequence[compute.ContractRef], found: Sequence[compute.Row], calls: ChunkCalls
+    ) -> _Chunk:
         """The chunk computed in this process (on PostgreSQL rendered for COPY)."""
         by_contract = compute.histories(found, self.rows.code_by_pk)
-        issued = compute.statements(contracts, by_contract, self.month, self.rows.catalogue, self.empty)
-        chunk = _Chunk(contracts[0][0], contracts[-1][0], len(issued))
+        issued = compute.statements(
+            contracts, by_contract, self.month, self.rows.catalogue, self.empty, calls.usage
+        )
+        chunk = _Chunk(
+            contracts[0][0],
+            contracts[-1][0],
+            len(issued),
+            call_contracts=calls.contract_ids,
+            calls=calls.count,
+        )
         if self.sequence:
             chunk.statements_copy, chunk.lines_copy, chunk.lines = compute.render_copy(
                 issued, self.statement_ids(len(issued)), self.first_day.isoformat(), clock.now().isoformat()
@@ -288,6 +320,15 @@ class _Run:
                         copy.write(chunk.lines_copy)
         else:
             chunk.lines = _bulk_create(chunk.issued, self.first_day)
+        if chunk.call_contracts:
+            marked = calls_mark_billed(
+                contract_ids=chunk.call_contracts, through=self.first_day, billed_month=self.first_day
+            )
+            if marked != chunk.calls:
+                raise CallsChangedError(
+                    f"contracts {chunk.first_contract}..{chunk.last_contract}: {chunk.calls} calls billed, "
+                    f"{marked} found unbilled"
+                )
         MonthClose.objects.filter(pk=self.close_pk).update(
             statements=F("statements") + chunk.statements, lines=F("lines") + chunk.lines
         )
@@ -309,11 +350,11 @@ def _run_inline(run: _Run) -> bool:
             return True
         with transaction.atomic():
             MonthClose.objects.select_for_update().filter(pk=run.close_pk).values_list("pk").get()
-            contracts, found = run.read(after)
+            contracts, found, calls = run.read(after)
             if not contracts:
                 return False
             after = contracts[-1][0]
-            chunk = run.compute_here(contracts, found)
+            chunk = run.compute_here(contracts, found, calls)
             run.write(chunk)
         run.tally.committed(chunk)
         if run.pause:
@@ -344,13 +385,24 @@ def _run_pipelined(run: _Run, workers: int) -> bool:
                 os.getpid(),
             ),
         )
-    in_hand: collections.deque[tuple[int, int, int, Future[tuple[bytes, bytes, int]]]] = collections.deque()
+    in_hand: collections.deque[tuple[int, int, int, ChunkCalls, Future[tuple[bytes, bytes, int]]]] = (
+        collections.deque()
+    )
 
     def hand_over_oldest() -> None:
-        first, last, count, future = in_hand.popleft()
+        first, last, count, calls, future = in_hand.popleft()
         statements_copy, lines_copy, lines = future.result()
         writer.put(
-            _Chunk(first, last, count, statements_copy=statements_copy, lines_copy=lines_copy, lines=lines)
+            _Chunk(
+                first,
+                last,
+                count,
+                statements_copy=statements_copy,
+                lines_copy=lines_copy,
+                lines=lines,
+                call_contracts=calls.contract_ids,
+                calls=calls.count,
+            )
         )
         if run.pause:
             time.sleep(run.pause)
@@ -360,12 +412,12 @@ def _run_pipelined(run: _Run, workers: int) -> bool:
     try:
         after = 0
         while not (stopped := run.should_stop()):
-            contracts, found = run.read(after)
+            contracts, found, calls = run.read(after)
             if not contracts:
                 break
             after = contracts[-1][0]
             if pool is None:
-                writer.put(run.compute_here(contracts, found))
+                writer.put(run.compute_here(contracts, found, calls))
                 if run.pause:
                     time.sleep(run.pause)
                 continue
@@ -373,11 +425,12 @@ def _run_pipelined(run: _Run, workers: int) -> bool:
                 compute.worker_chunk,
                 contracts,
                 found,
+                calls.usage,
                 run.statement_ids(len(contracts)),
                 run.first_day.isoformat(),
                 clock.now().isoformat(),
             )
-            in_hand.append((contracts[0][0], after, len(contracts), future))
+            in_hand.append((contracts[0][0], after, len(contracts), calls, future))
             if len(in_hand) > workers:
                 hand_over_oldest()
         while in_hand:

@@ -16,13 +16,23 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 
-from mypage.billing_engine import Catalogue, Month, ProductRule, Statement, Subscription, statement_for_month
+from mypage.billing_engine import (
+    Catalogue,
+    Charge,
+    Month,
+    ProductRule,
+    Statement,
+    Subscription,
+    statement_for_month,
+)
 
 # A subscription as the close reads it: (id, contract id, product id, account ID or None,
 # applied on, cancelled on or None).
 Row = tuple[int, int, int, str | None, dt.date, dt.date | None]
 # A contract of a chunk: (id, customer number).
 ContractRef = tuple[int, str]
+# The calls a chunk bills, by contract id: the engine's usage charges (one per service and month).
+Usage = dict[int, list[Charge]]
 # A contract's statement: (contract id, customer number, the engine's statement).
 Issued = tuple[int, str, Statement]
 
@@ -51,28 +61,35 @@ def statements(
     month: Month,
     catalogue: Catalogue,
     empty: Statement,
+    usage: Usage | None = None,
 ) -> list[Issued]:
-    """The engine's statement of each contract; ``empty`` (the engine's statement of no history)
-    for a contract with nothing that can charge: 0 / 0 / 0."""
+    """The engine's statement of each contract, with its calls (``usage``); ``empty`` (the engine's
+    statement of no history) for a contract with nothing that can charge: 0 / 0 / 0."""
     issued: list[Issued] = []
     append = issued.append
+    usage = usage or {}
     for contract_id, customer_number in contracts:
         history = by_contract.get(contract_id)
-        if history is None:
+        calls = usage.get(contract_id, ())
+        if history is None and not calls:
             append((contract_id, customer_number, empty))
             continue
         try:
-            append((contract_id, customer_number, statement_for_month(history, month, catalogue)))
+            statement = statement_for_month(history or (), month, catalogue, usage=calls)
+            append((contract_id, customer_number, statement))
         except (ValueError, TypeError, LookupError) as exc:
             raise EngineRefusedError(f"contract {customer_number}: {exc}") from exc
     return issued
+
+
+NULL = r"\N"  # COPY's text format
 
 
 @functools.lru_cache(maxsize=65_536)
 def copy_text(value: str | None) -> str:
     """A value in COPY's text format (NULL is ``\\N``; backslash, tab and line breaks escaped)."""
     if value is None:
-        return r"\N"
+        return NULL
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
@@ -94,7 +111,8 @@ def render_copy(
         for number, c in enumerate(s.lines, start=1):
             line_rows.append(
                 f"{statement_id}\t{number}\t{text(c.product_code)}\t{text(c.product_name)}\t"
-                f"{text(c.account_id)}\t{c.amount}\t{c.kind.value}\t{c.subscription_id}\n"
+                f"{text(c.account_id)}\t{c.amount}\t{c.kind.value}\t"
+                f"{NULL if c.subscription_id is None else c.subscription_id}\n"
             )
     return "".join(statement_rows).encode(), "".join(line_rows).encode(), len(line_rows)
 
@@ -131,6 +149,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 def worker_chunk(
     contracts: Sequence[ContractRef],
     rows: Sequence[Row],
+    usage: Usage,
     statement_ids: Sequence[int],
     first_day: str,
     issued_at: str,
@@ -142,5 +161,5 @@ def worker_chunk(
     empty = _worker["empty"]
     assert isinstance(catalogue, Catalogue) and isinstance(code_by_pk, dict)
     assert isinstance(month, Month) and isinstance(empty, Statement)
-    issued = statements(contracts, histories(rows, code_by_pk), month, catalogue, empty)
+    issued = statements(contracts, histories(rows, code_by_pk), month, catalogue, empty, usage)
     return render_copy(issued, statement_ids, first_day, issued_at)

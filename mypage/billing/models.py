@@ -26,6 +26,7 @@ from mypage.contracts.models import Contract
 class LineKind(models.TextChoices):
     MONTHLY = "monthly", _("月額利用料")  # the values of billing_engine.ChargeKind
     REAPPLICATION_FEE = "reapplication_fee", _("事務手数料")
+    CALLS = "calls", _("通話料")
 
 
 class IssuedQuerySet(models.QuerySet[Any]):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
+from mypage.calls.models import CallRecord, CallService
 from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.models import Product
@@ -138,6 +139,107 @@ def chargeable_histories(
     return compute.histories(found, rows.code_by_pk)
 
 
+# --- the calls a statement bills (issue 15 point 7) ------------------------------------------------
+
+
+def call_line_name(service: str, call_month: dt.date, month: engine.Month) -> str:
+    """「GATE CALL 通話料」; calls of an earlier month (imported after its close) name it:
+    「GATE CALL 通話料 (2026年10月分)」."""
+    name = f"{CallService(service).label} 通話料"
+    if engine.Month.of(call_month) == month:
+        return name
+    return f"{name} ({call_month.year}年{call_month.month}月分)"
+
+
+def call_line_code(service: str, call_month: dt.date) -> str:
+    """The line's product code, ``calls:<service>:<YYYY-MM>``: which calls it bills."""
+    return f"calls:{service}:{call_month:%Y-%m}"
+
+
+def call_line_source(code: str) -> tuple[CallService, engine.Month] | None:
+    """The service and call month a line of ``call_line_code`` bills; None for any other line."""
+    parts = code.split(":")
+    if len(parts) != 3 or parts[0] != "calls" or parts[1] not in CallService.values:
+        return None
+    try:
+        return CallService(parts[1]), engine.Month.parse(parts[2])
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ChunkCalls:
+    """The unbilled calls a close bills in one chunk: the engine's usage charges by contract, and
+    how many calls they sum (what marking them billed must find)."""
+
+    usage: compute.Usage
+    count: int
+
+    @property
+    def contract_ids(self) -> list[int]:
+        return list(self.usage)
+
+
+def _call_charges(rows: Any, month: engine.Month) -> tuple[compute.Usage, int]:
+    usage: compute.Usage = {}
+    count = 0
+    for contract_id, service, call_month, calls, total in rows:
+        charge = engine.Charge(
+            None,
+            call_line_code(service, call_month),
+            call_line_name(service, call_month, month),
+            None,
+            month,
+            total or 0,
+            engine.ChargeKind.CALLS,
+        )
+        usage.setdefault(contract_id, []).append(charge)
+        count += calls
+    return usage, count
+
+
+def _unbilled_calls(month: engine.Month) -> QuerySet[CallRecord]:
+    return CallRecord.objects.filter(billed_month__isnull=True, call_month__lte=month.first_day)
+
+
+def _call_totals(query: QuerySet[CallRecord]) -> Any:
+    """One row per (contract, call month, service): count and sum, oldest month first."""
+    return (
+        query.values_list("contract_id", "service", "call_month")
+        .annotate(calls=Count("id"), total=Sum("amount"))
+        .order_by("contract_id", "call_month", "service")
+    )
+
+
+def chunk_calls(
+    *, month: engine.Month, first_contract: int, last_contract: int, contract_ids: set[int]
+) -> ChunkCalls:
+    """The calls the close of ``month`` bills for the chunk's contracts (``contract_ids``, within
+    ``first_contract..last_contract``): every call of ``month`` or earlier not billed yet, one
+    charge per service and call month (one query, on the unbilled calls' partial index). A contract
+    of the range that already has its statement is left out: its calls imported since wait for
+    the next month's close."""
+    query = _unbilled_calls(month).filter(contract_id__gte=first_contract, contract_id__lte=last_contract)
+    rows = [row for row in _call_totals(query) if row[0] in contract_ids]
+    usage, count = _call_charges(rows, month)
+    return ChunkCalls(usage, count)
+
+
+def preview_calls(*, contract: Contract, month: engine.Month) -> list[engine.Charge]:
+    """The calls that ``month``'s close would bill ``contract`` if it ran now: the month's own, and,
+    when ``month`` is the next to close for the contract, every earlier one not billed yet (calls
+    imported after their month's close). Calls of an earlier month not closed yet go on that
+    month's statement, not this one."""
+    last = Statement.objects.filter(contract=contract, month__lt=month.first_day).aggregate(m=Max("month"))[
+        "m"
+    ]
+    query = _unbilled_calls(month).filter(contract=contract)
+    if last is None or engine.Month.of(last) + 1 != month:
+        query = query.filter(call_month=month.first_day)
+    usage, _count = _call_charges(_call_totals(query), month)
+    return usage.get(contract.pk, [])
+
+
 def _history(contract: Contract, month: engine.Month) -> tuple[list[engine.Subscription], engine.Catalogue]:
     rows = engine_catalogue()
     history = chargeable_histories(
@@ -147,9 +249,12 @@ def _history(contract: Contract, month: engine.Month) -> tuple[list[engine.Subsc
 
 
 def statement_preview(*, contract: Contract, month: engine.Month) -> engine.Statement:
-    """What the engine says ``contract`` owes for ``month`` today: not stored (the open month)."""
+    """What the engine says ``contract`` owes for ``month`` today, its calls included: not stored
+    (the open month, or a finished one before its close)."""
     history, catalogue = _history(contract, month)
-    return engine.statement_for_month(history, month, catalogue)
+    return engine.statement_for_month(
+        history, month, catalogue, usage=preview_calls(contract=contract, month=month)
+    )
 
 
 def free_lines(*, contract: Contract, month: engine.Month) -> tuple[FreeLine, ...]:

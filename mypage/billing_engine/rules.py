@@ -26,6 +26,7 @@ class BillingRule(StrEnum):
 class ChargeKind(StrEnum):
     MONTHLY = "monthly"  # 月額利用料
     REAPPLICATION_FEE = "reapplication_fee"  # 事務手数料 on re-application (remote support)
+    CALLS = "calls"  # 通話料: one service's calls of one month, billed as they were used
 
 
 class FreeReason(StrEnum):
@@ -151,9 +152,9 @@ class ChargePeriod:
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """One line of a month's charges."""
+    """One line of a month's charges. A usage charge (the calls) has no subscription."""
 
-    subscription_id: int
+    subscription_id: int | None
     product_code: str
     product_name: str
     account_id: str | None

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .month import Month
-from .rules import Catalogue, Charge, Subscription, charges_for_month
+from .rules import Catalogue, Charge, ChargeKind, Subscription, charges_for_month
 
 DEFAULT_TAX_PERCENT = 10
 
@@ -49,11 +49,21 @@ def statement_for_month(
     month: Month,
     catalogue: Catalogue,
     *,
+    usage: Sequence[Charge] = (),
     tax_percent: int = DEFAULT_TAX_PERCENT,
 ) -> Statement:
-    """The statement of one contract (its whole subscription history) for ``month``."""
+    """The statement of one contract (its whole subscription history) for ``month``.
+
+    ``usage``: what the month bills beside the subscriptions (the calls, ``ChargeKind.CALLS``), as
+    charges of ``month`` without a subscription; they follow the subscriptions' lines, in the order
+    given, and are taxed with them (one rounding per statement)."""
     _check_tax_percent(tax_percent)
-    lines = tuple(charges_for_month(subs, month, catalogue))
+    for charge in usage:
+        if charge.kind is not ChargeKind.CALLS or charge.subscription_id is not None:
+            raise ValueError(f"not a usage charge: {charge!r}")
+        if isinstance(charge.amount, bool) or not isinstance(charge.amount, int) or charge.amount < 0:
+            raise TypeError(f"a usage charge's amount must be an int of yen >= 0, not {charge.amount!r}")
+    lines = (*charges_for_month(subs, month, catalogue), *usage)
     subtotal = sum(line.amount for line in lines)
     tax = tax_on(subtotal, tax_percent)
     return Statement(month, lines, subtotal, tax, subtotal + tax, tax_percent)

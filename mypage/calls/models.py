@@ -65,6 +65,12 @@ class CallRecord(models.Model):
         ]
         indexes = [
             models.Index(fields=["contract", "service", "call_month"], name="call_contract_month_idx"),
+            # What a month close reads and marks: the few calls not billed yet, by contract.
+            models.Index(
+                fields=["contract", "call_month"],
+                condition=models.Q(billed_month__isnull=True),
+                name="call_unbilled_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 
 from mypage import billing_engine as engine
 from mypage.accounts.permissions import Feature
@@ -29,6 +30,7 @@ from mypage.billing.render.pdf import FontMissingError, statement_pdf
 from mypage.billing.selectors import (
     NoStatementError,
     StatementView,
+    call_line_source,
     free_lines,
     next_month_estimate,
     statement_month_rows,
@@ -37,6 +39,7 @@ from mypage.billing.selectors import (
 )
 from mypage.core import clock
 
+from . import call_pages
 from .access import portal_view
 from .views import page
 
@@ -83,11 +86,26 @@ def statement_detail(request: HttpRequest, viewer: Viewer, month: engine.Month) 
         "free_lines": free_lines(contract=viewer.contract, month=month) if statement else (),
         "exemption": engine.FreeReason.EXEMPTION.value,
         "payment": statement_payment(contract=viewer.contract, month=month) if statement else None,
+        "calls_kind": LineKind.CALLS.value,
+        "call_links": _call_links(statement),
     }
     response = page(request, viewer, "portal/billing_statement.html", context)
     if statement is None:
         response.status_code = 404
     return response
+
+
+def _call_links(statement: StatementView | None) -> dict[str, str]:
+    """For each 通話料 line, the page of the calls it bills (that service's 通話明細 of that month)."""
+    links = {}
+    for line in statement.lines if statement else ():
+        source = call_line_source(line.product_code) if line.kind == LineKind.CALLS else None
+        if source is not None:
+            service, call_month = source
+            links[line.product_code] = reverse(
+                "portal:" + call_pages.URL_NAMES[service] + "_month", args=[call_month]
+            )
+    return links
 
 
 def _download(viewer: Viewer, month: engine.Month, kind: str) -> HttpResponse:

@@ -178,7 +178,7 @@ def _render(doc: StatementDocument) -> bytes:
             y = head(next_page())
         label = line.product_name
         kind = _kind(line.kind)
-        if kind and line.kind != LineKind.MONTHLY:
+        if kind and line.kind not in (LineKind.MONTHLY, LineKind.CALLS):  # a call line says 通話料
             label = f"{label} ({kind})"
         text(columns[0], y, label[:46])
         text(columns[1], y, line.account_id or "ご契約全体", 8.5)

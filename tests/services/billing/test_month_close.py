@@ -191,10 +191,10 @@ def test_an_error_part_way_keeps_the_chunks_before_it_and_a_rerun_completes(froz
     refused = Contract.objects.get(customer_number=numbers["same_day"])  # the 4th in scope
     real = compute.statement_for_month
 
-    def engine_refusing(history, month, catalogue):
+    def engine_refusing(history, month, catalogue, **kw):
         if any(s.id in refused_ids for s in history):
             raise ValueError("refused for the test")
-        return real(history, month, catalogue)
+        return real(history, month, catalogue, **kw)
 
     refused_ids = set(Subscription.objects.filter(contract=refused).values_list("pk", flat=True))
     monkeypatch.setattr(compute, "statement_for_month", engine_refusing)
