@@ -188,6 +188,20 @@ class RevisionTriggers(migrations.operations.base.Operation):
         return f"Contract revision triggers on {self.table} (via {self.via})"
 
 
+class RemoveRevisionTriggers(RevisionTriggers):
+    """The reverse of ``RevisionTriggers``: for a table found not to belong on the cached pages
+    (``tests/system/test_revision.py``'s ``NOT_CONTRACT_DATA`` says why)."""
+
+    def database_forwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any) -> None:
+        super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self) -> str:
+        return f"Remove the contract revision triggers on {self.table}"
+
+
 def installed_triggers(connection: Any) -> set[str]:
     """Names of the revision triggers present in the database (for the tests)."""
     with connection.cursor() as cursor:

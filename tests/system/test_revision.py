@@ -44,6 +44,9 @@ NOT_CONTRACT_DATA = {
     "a month close must not raise a million contracts' revisions",
     "billing_statementcharge": "the monthly collection's charges, like the statements they charge: not on "
     "the cached contract pages, and a charge run must not raise a million contracts' revisions",
+    "calls_callrecord": "call details, imported in bulk and billed by the month close: shown only on the "
+    "call and statement pages, which are not cached; an import or a close must not raise a million "
+    "contracts' revisions",
     "mail_sievescript": "the mail server's copy of forwarding and auto-reply, written in the transaction "
     "that changes those rows (which raise the revision); never shown on a page",
 }
@@ -189,8 +192,16 @@ def _call(contract: Contract) -> CallRecord:
     )
 
 
+def test_calls_leave_it(contract):
+    """Call details are not on the cached pages: importing and billing them touch no contract."""
+    before = revision(contract)
+    call = _call(contract)
+    CallRecord.objects.filter(pk=call.pk).update(billed_month=datetime.date(2026, 11, 1))
+    call.delete()
+    assert revision(contract) == before
+
+
 ROWS = {
-    "calls_callrecord": (lambda c, a: _call(c), {"amount": 20}),
     "accounts_accountid": (lambda c, a: make_account(c, "rev-row-02"), {"username": "変更"}),
     "subscriptions_subscription": (
         lambda c, a: make_subscription(c, "remote_support", datetime.date(2026, 11, 2)),
