@@ -69,6 +69,11 @@ def last_month() -> Any:
 # position, from its customer number 6000000000000i (ids need not follow the insert order).
 POS = "(c.customer_number::bigint - 60000000000000)"
 R = f"mod({POS} * 7919, 100)"
+# Calls (issue 15 point 7): BENCH_CALLS percent of the contracts (default 30; 0: none), picked by
+# another hash, have 6 calls in the month over the three services, and one in ten of them also a
+# call of the month before imported after that month's close (a late line, 「(…月分)」).
+CALLS_PERCENT = int(os.environ.get("BENCH_CALLS", "30"))
+R_CALLS = f"mod({POS} * 104729, 100)"
 
 
 def seed(n: int) -> dict[str, Any]:
@@ -220,6 +225,8 @@ def seed(n: int) -> dict[str, Any]:
             "%(late_in_month)s",
         )
         subs("warranty_addon", "warranty_addon", f"{R} >= 88 AND {R} < 91", "date '2024-03-01'")
+        if CALLS_PERCENT:
+            seed_calls(step, d)
     finally:
         with connection.cursor() as cursor:
             for table in LOADED_TABLES:
@@ -230,6 +237,8 @@ def seed(n: int) -> dict[str, Any]:
         cursor.execute("CHECKPOINT")
     timings["analyze + checkpoint"] = time.monotonic() - began
     with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM calls_callrecord")
+        (n_calls,) = cursor.fetchone()
         cursor.execute("SELECT count(*) FROM subscriptions_subscription")
         (n_subs,) = cursor.fetchone()
         cursor.execute("SELECT count(*) FROM accounts_accountid")
@@ -238,12 +247,59 @@ def seed(n: int) -> dict[str, Any]:
         "contracts": n,
         "account_ids": n_accounts,
         "subscriptions": n_subs,
+        "calls": n_calls,
         "month": str(month),
         "seed_seconds": round(sum(timings.values()), 1),
     }
     (RESULTS / "close-seed.json").write_text(json.dumps(info))
     print(json.dumps(info), file=sys.stderr)
     return info
+
+
+CALL_IMPORT_SQL = (
+    "INSERT INTO calls_callimport (file_name, sha256, imported_by, imported_at, rows_read, "
+    "rows_imported, rows_present, rows_rejected, report) "
+    "VALUES ('bench.csv', '', 'bench', now(), 0, 0, 0, 0, '')"
+)
+# Call k (1..calls) of a chosen contract: service by k, a time in the month from {first}, a number,
+# a duration and an amount from the contract's position; one CallImport for them all.
+CALLS_SQL = f"""
+    INSERT INTO calls_callrecord
+        (contract_id, service, started_at, called_number, duration_seconds, amount, call_month, imported_id)
+    SELECT c.id, (ARRAY['gatecall', 'gatecall050', 'phone'])[1 + mod(k, 3)],
+           %(first)s::timestamptz + k * 4 * interval '1 day' + mod({POS} * k, 86400) * interval '1 second',
+           '03' || lpad(mod({POS} * k * 7, 100000000)::text, 8, '0'), 30 + mod({POS} * k, 900),
+           8 + mod({POS} * k, 120), %(first)s, (SELECT max(id) FROM calls_callimport)
+    FROM contracts_contract c, generate_series(1, %(calls)s) AS k
+    WHERE {R_CALLS} < %(percent)s
+"""  # noqa: S608 - our own constants
+
+
+def seed_calls(step: Any, d: dict[str, Any]) -> None:
+    first = d["in_month"].replace(day=1)
+    step("call import", CALL_IMPORT_SQL)
+    d.update(first=first, calls=6, percent=CALLS_PERCENT)
+    step("calls of the month", CALLS_SQL)
+    d.update(first=(first - dt.timedelta(days=1)).replace(day=1), calls=1, percent=CALLS_PERCENT / 10)
+    step("late calls of the month before", CALLS_SQL)
+
+
+def calls_billed() -> dict[str, int]:
+    """After the close: every seeded call billed on the month's statements, once."""
+    from django.db import connection
+
+    month = last_month()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE billed_month = %s), "
+            "(SELECT coalesce(sum(amount), 0) FROM calls_callrecord), "
+            "(SELECT coalesce(sum(l.amount), 0) FROM billing_statementline l "
+            " JOIN billing_statement s ON s.id = l.statement_id WHERE s.month = %s AND l.kind = 'calls') "
+            "FROM calls_callrecord",
+            [month.first_day, month.first_day],
+        )
+        calls, billed, amount, lines_amount = cursor.fetchone()
+    return {"calls": calls, "billed": billed, "amount": amount, "billed_amount": lines_amount}
 
 
 # --- the COPY floor ---------------------------------------------------------------------------------
@@ -344,7 +400,8 @@ def report(close_seconds: float) -> None:
         + (" — WARNING: the machine was not quiet" if int(env["BENCH_BUSY"] or 0) > BUSY_LIMIT else ""),
         "",
         f"data: {n:,} contracts, {seed_info['account_ids']:,} account IDs, "
-        f"{seed_info['subscriptions']:,} subscriptions (generated in {seed_info['seed_seconds']} s)",
+        f"{seed_info['subscriptions']:,} subscriptions, {seed_info.get('calls', 0):,} calls "
+        f"(generated in {seed_info['seed_seconds']} s)",
         f"close_month {seed_info['month']}: {fl['statements']:,} statements, {fl['lines']:,} lines",
         "",
         f"  close_month (whole process)      {close_seconds:8.1f} s   {n / close_seconds:10,.0f} contracts/s",
@@ -356,6 +413,13 @@ def report(close_seconds: float) -> None:
         f"{'PASS' if ratio <= RATIO_GOAL else 'FAIL'}: within {RATIO_GOAL:g}x of the COPY floor "
         f"(same table shape): {ratio:.2f}x",
     ]
+    billed = calls_billed()
+    once = billed["billed"] == billed["calls"] and billed["billed_amount"] == billed["amount"]
+    out.append(
+        f"{'PASS' if once else 'FAIL'}: calls billed once: "
+        f"{billed['billed']:,} of {billed['calls']:,} calls, "
+        f"{billed['billed_amount']:,} of {billed['amount']:,} yen on the statements' call lines"
+    )
     if n >= CONTRACTS_GOAL:
         out.append(
             f"{'PASS' if close_seconds < SECONDS_GOAL else 'FAIL'}: {n:,} contracts in under "

@@ -40,7 +40,11 @@ class CallRecord(models.Model):
     of the same file insert nothing and change nothing."""
 
     contract = models.ForeignKey(
-        "contracts.Contract", on_delete=models.PROTECT, related_name="calls", verbose_name=_("ご契約")
+        "contracts.Contract",
+        on_delete=models.PROTECT,
+        related_name="calls",
+        verbose_name=_("ご契約"),
+        db_index=False,  # the (contract, service, call_month) index starts with it
     )
     service = models.CharField(_("サービス"), max_length=12, choices=CallService.choices)
     started_at = models.DateTimeField(_("通話開始日時"))
