@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 
 from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
@@ -226,18 +226,26 @@ def chunk_calls(
 
 
 def preview_calls(*, contract: Contract, month: engine.Month) -> list[engine.Charge]:
-    """The calls that ``month``'s close would bill ``contract`` if it ran now: the month's own, and,
-    when ``month`` is the next to close for the contract, every earlier one not billed yet (calls
-    imported after their month's close). Calls of an earlier month not closed yet go on that
-    month's statement, not this one."""
-    last = Statement.objects.filter(contract=contract, month__lt=month.first_day).aggregate(m=Max("month"))[
-        "m"
-    ]
+    """The calls that ``month``'s close would bill ``contract`` if it ran now. A call goes on the
+    first statement issued for the contract by a close of its month or a later one; so ``month``
+    gets its own calls, and the earlier ones not billed yet when no close before ``month`` will
+    issue the contract a statement: every month before is closed for it (calls imported after
+    their month's close), or it was not in scope yet (calls from before it was registered)."""
     query = _unbilled_calls(month).filter(contract=contract)
-    if last is None or engine.Month.of(last) + 1 != month:
+    if not _next_statement_is(contract, month):
         query = query.filter(call_month=month.first_day)
     usage, _count = _call_charges(_call_totals(query), month)
     return usage.get(contract.pk, [])
+
+
+def _next_statement_is(contract: Contract, month: engine.Month) -> bool:
+    """Whether ``month`` is the first month without a statement in which ``contract`` is in scope
+    (closes run in month order: the months before it either have their statement or are before
+    the contract's scope)."""
+    earlier = month + -1
+    if Statement.objects.filter(contract=contract, month=earlier.first_day).exists():
+        return True
+    return not contracts_in_scope(earlier).filter(pk=contract.pk).exists()
 
 
 def _history(contract: Contract, month: engine.Month) -> tuple[list[engine.Subscription], engine.Catalogue]:

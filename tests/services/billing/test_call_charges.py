@@ -285,3 +285,25 @@ def test_the_close_holds_the_calls_lock_while_it_runs(contracts):
             "SELECT pg_try_advisory_lock(%s, %s)", [locks.LOCK_CLASS, locks.LOCK_KEY]
         ).fetchone()[0]
     assert seen and not any(seen)  # an import could not have begun during the close
+
+
+def test_calls_from_before_the_contract_was_registered_go_on_its_first_statement(frozen):
+    from mypage.billing.selectors import NoStatementError
+
+    newcomer = contract("75000000000021", on(NOV, 3))  # registered in November: no October statement
+    import_calls("GATE CALL,75000000000021,2026-10-30 10:00:00,0312345678,60,15")
+    with pytest.raises(NoStatementError):
+        statement_view(contract=newcomer, month=OCT)
+    preview = statement_view(contract=newcomer, month=NOV)
+    assert [(line.product_name, line.amount) for line in preview.lines] == [
+        ("GATE CALL 通話料 (2026年10月分)", 15)
+    ]
+    month_close(month=OCT)
+    assert not Statement.objects.filter(contract=newcomer).exists()
+    assert CallRecord.objects.get(contract=newcomer).billed_month is None
+    with time_machine.travel(dt.datetime(2026, 12, 2, 9, 0, tzinfo=clock.TOKYO), tick=False):
+        month_close(month=NOV)
+    assert lines_of(newcomer, NOV) == [
+        ("calls:gatecall:2026-10", "GATE CALL 通話料 (2026年10月分)", None, 15, "calls", None)
+    ]
+    assert CallRecord.objects.get(contract=newcomer).billed_month == NOV.first_day
