@@ -55,6 +55,7 @@ def test_the_statement_page_shows_each_services_calls_with_a_link_to_them(calls,
     assert any(line.startswith("UCOM光電話 通話料") and line.endswith("25円") for line in shown), shown
     assert 'href="/billing/gatecall/2026-11/"' in page and 'href="/billing/phone/2026-11/"' in page
     assert cell(page, "status") == ("確定" if closed else "確定前の見込み")
+    assert "締め処理の後に届いた通話は、次の請求明細に" in plain(page)
     subtotal = int(cell(page, "subtotal").rstrip("円").replace(",", ""))
     assert subtotal >= 173  # the calls (148 + 25) and whatever the demo contract holds
     assert cell(page, "tax") == f"{subtotal * 10 // 100:,}円"
