@@ -27,6 +27,7 @@ class LineKind(models.TextChoices):
     MONTHLY = "monthly", _("月額利用料")  # the values of billing_engine.ChargeKind
     REAPPLICATION_FEE = "reapplication_fee", _("事務手数料")
     CALLS = "calls", _("通話料")
+    INTERNATIONAL_CALLS = "international_calls", _("国際通話料 (免税)")
 
 
 class IssuedQuerySet(models.QuerySet[Any]):

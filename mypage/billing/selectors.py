@@ -12,7 +12,19 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 
 from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
@@ -142,23 +154,32 @@ def chargeable_histories(
 # --- the calls a statement bills (issue 15 point 7) ------------------------------------------------
 
 
-def call_line_name(service: str, call_month: dt.date, month: engine.Month) -> str:
-    """「GATE CALL 通話料」; calls of an earlier month (imported after its close) name it:
-    「GATE CALL 通話料 (2026年10月分)」."""
-    name = f"{CallService(service).label} 通話料"
+# International calls (to a number dialled with 010) are exempt from consumption tax (輸出免税):
+# they make a line of their own, 「GATE CALL 国際通話料」, outside the taxed total.
+INTERNATIONAL_PREFIX = "010"
+
+
+def call_line_name(service: str, call_month: dt.date, month: engine.Month, *, international: bool) -> str:
+    """「GATE CALL 通話料」 (or 「GATE CALL 国際通話料」); calls of an earlier month (imported after its
+    close) name it: 「GATE CALL 通話料 (2026年10月分)」."""
+    name = f"{CallService(service).label} {'国際通話料' if international else '通話料'}"
     if engine.Month.of(call_month) == month:
         return name
     return f"{name} ({call_month.year}年{call_month.month}月分)"
 
 
-def call_line_code(service: str, call_month: dt.date) -> str:
-    """The line's product code, ``calls:<service>:<YYYY-MM>``: which calls it bills."""
-    return f"calls:{service}:{call_month:%Y-%m}"
+def call_line_code(service: str, call_month: dt.date, *, international: bool) -> str:
+    """The line's product code, ``calls:<service>:<YYYY-MM>`` (``…:international`` for the
+    international calls): which calls it bills."""
+    code = f"calls:{service}:{call_month:%Y-%m}"
+    return f"{code}:international" if international else code
 
 
 def call_line_source(code: str) -> tuple[CallService, engine.Month] | None:
     """The service and call month a line of ``call_line_code`` bills; None for any other line."""
     parts = code.split(":")
+    if parts[3:] == ["international"]:
+        parts = parts[:3]
     if len(parts) != 3 or parts[0] != "calls" or parts[1] not in CallService.values:
         return None
     try:
@@ -183,15 +204,15 @@ class ChunkCalls:
 def _call_charges(rows: Any, month: engine.Month) -> tuple[compute.Usage, int]:
     usage: compute.Usage = {}
     count = 0
-    for contract_id, service, call_month, calls, total in rows:
+    for contract_id, service, call_month, international, calls, total in rows:
         charge = engine.Charge(
             None,
-            call_line_code(service, call_month),
-            call_line_name(service, call_month, month),
+            call_line_code(service, call_month, international=international),
+            call_line_name(service, call_month, month, international=international),
             None,
             month,
             total or 0,
-            engine.ChargeKind.CALLS,
+            engine.ChargeKind.INTERNATIONAL_CALLS if international else engine.ChargeKind.CALLS,
         )
         usage.setdefault(contract_id, []).append(charge)
         count += calls
@@ -203,11 +224,18 @@ def _unbilled_calls(month: engine.Month) -> QuerySet[CallRecord]:
 
 
 def _call_totals(query: QuerySet[CallRecord]) -> Any:
-    """One row per (contract, call month, service): count and sum, oldest month first."""
+    """One row per (contract, call month, service, international or not): count and sum, oldest
+    month first, the domestic calls before the international ones."""
+    international = Case(
+        When(called_number__startswith=INTERNATIONAL_PREFIX, then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
     return (
-        query.values_list("contract_id", "service", "call_month")
+        query.annotate(international=international)
+        .values_list("contract_id", "service", "call_month", "international")
         .annotate(calls=Count("id"), total=Sum("amount"))
-        .order_by("contract_id", "call_month", "service")
+        .order_by("contract_id", "call_month", "service", "international")
     )
 
 
@@ -325,6 +353,10 @@ class ViewLine:
     amount: int
     kind: str  # billing_engine.ChargeKind value
 
+    @property
+    def tax_exempt(self) -> bool:
+        return engine.ChargeKind(self.kind).tax_exempt
+
 
 @dataclass(frozen=True)
 class FreeLine:
@@ -351,6 +383,16 @@ class StatementView:
     tax_percent: int
     status: Status
     issued_at: dt.datetime | None
+
+    @property
+    def exempt_subtotal(self) -> int:
+        """The tax-exempt lines' sum (国際通話料): in the subtotal, outside the taxed total."""
+        return sum(line.amount for line in self.lines if line.tax_exempt)
+
+    @property
+    def taxable_subtotal(self) -> int:
+        """The lines at ``tax_percent``: what the tax is on."""
+        return self.subtotal - self.exempt_subtotal
 
 
 class NoStatementError(LookupError):

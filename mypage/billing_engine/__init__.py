@@ -21,7 +21,7 @@ from .rules import (
     first_charge_date,
     free_months_for_month,
 )
-from .statement import DEFAULT_TAX_PERCENT, Statement, statement_for_month, tax_on
+from .statement import DEFAULT_TAX_PERCENT, Statement, statement_for_month, tax_on, taxable_subtotal
 
 __all__ = [
     "DEFAULT_TAX_PERCENT",
@@ -43,4 +43,5 @@ __all__ = [
     "free_months_for_month",
     "statement_for_month",
     "tax_on",
+    "taxable_subtotal",
 ]

@@ -27,6 +27,16 @@ class ChargeKind(StrEnum):
     MONTHLY = "monthly"  # 月額利用料
     REAPPLICATION_FEE = "reapplication_fee"  # 事務手数料 on re-application (remote support)
     CALLS = "calls"  # 通話料: one service's calls of one month, billed as they were used
+    # 国際通話料: the international ones, apart: exempt from consumption tax (輸出免税, 消費税法 7条:
+    # a communication between Japan and abroad), so a line of their own, outside the taxed total.
+    INTERNATIONAL_CALLS = "international_calls"
+
+    @property
+    def tax_exempt(self) -> bool:
+        return self is ChargeKind.INTERNATIONAL_CALLS
+
+
+USAGE_KINDS = frozenset({ChargeKind.CALLS, ChargeKind.INTERNATIONAL_CALLS})
 
 
 class FreeReason(StrEnum):

@@ -86,7 +86,7 @@ def statement_detail(request: HttpRequest, viewer: Viewer, month: engine.Month) 
         "free_lines": free_lines(contract=viewer.contract, month=month) if statement else (),
         "exemption": engine.FreeReason.EXEMPTION.value,
         "payment": statement_payment(contract=viewer.contract, month=month) if statement else None,
-        "calls_kind": LineKind.CALLS.value,
+        "calls_kinds": (LineKind.CALLS.value, LineKind.INTERNATIONAL_CALLS.value),
         "call_links": _call_links(statement),
     }
     response = page(request, viewer, "portal/billing_statement.html", context)
@@ -99,7 +99,8 @@ def _call_links(statement: StatementView | None) -> dict[str, str]:
     """For each 通話料 line, the page of the calls it bills (that service's 通話明細 of that month)."""
     links = {}
     for line in statement.lines if statement else ():
-        source = call_line_source(line.product_code) if line.kind == LineKind.CALLS else None
+        calls = line.kind in (LineKind.CALLS, LineKind.INTERNATIONAL_CALLS)
+        source = call_line_source(line.product_code) if calls else None
         if source is not None:
             service, call_month = source
             links[line.product_code] = reverse(

@@ -66,3 +66,29 @@ def test_the_tax_is_the_whole_subtotals_tax(amounts):
     statement = statement_for_month([], NOV, CATALOGUE, usage=[calls(a) for a in amounts])
     assert statement.subtotal == sum(amounts)
     assert statement.tax == tax_on(sum(amounts))
+
+
+def intl(amount: int) -> Charge:
+    return Charge(
+        None,
+        "calls:gatecall:2026-11:international",
+        "GATE CALL 国際通話料",
+        None,
+        NOV,
+        amount,
+        ChargeKind.INTERNATIONAL_CALLS,
+    )
+
+
+def test_international_calls_are_in_the_total_without_tax():
+    """国際通話料 is exempt (輸出免税): in the subtotal and the total, not in what the tax is on."""
+    statement = statement_for_month([], NOV, CATALOGUE, usage=[calls(109), intl(500)])
+    assert (statement.subtotal, statement.tax, statement.total) == (609, 10, 619)
+    assert [c.kind.tax_exempt for c in statement.lines] == [False, True]
+
+
+def test_a_statement_taxing_an_exempt_line_is_refused():
+    from mypage.billing_engine import Statement
+
+    with pytest.raises(ValueError, match="taxable subtotal"):
+        Statement(NOV, (intl(500),), 500, 50, 550)

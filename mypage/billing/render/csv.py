@@ -1,5 +1,6 @@
 """A statement as CSV (issue 15 point 2): UTF-8 with a BOM, so that Excel in Japan opens it; one
-row per line, then 小計, 消費税 and 合計. A cell that Excel would take as a formula (it begins
+row per line, then 小計 (per rate: the statement's, and 免税 when it has international calls),
+消費税 and 合計. A cell that Excel would take as a formula (it begins
 with ``= + - @``, a tab or a carriage return) is written with a leading apostrophe, so nothing is
 executed when staff or a customer open the file."""
 
@@ -24,6 +25,7 @@ HEADER = (
     "金額(税込)",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXEMPT = "免税"  # the 税率 of a tax-exempt line (国際通話料)
 
 
 def cell(value: object) -> str:
@@ -52,14 +54,17 @@ def statement_csv(document: StatementDocument) -> bytes:
                 cell(_kind_label(line.kind)),
                 cell(line.product_name),
                 cell(line.account_id or ""),
-                rate,
+                EXEMPT if line.tax_exempt else rate,
                 line.amount,
                 "",
                 "",
             ]
         )
     status = "" if document.issued else "(確定前)"
-    writer.writerow([cell(view.customer_number), month, "小計" + status, "", "", rate, view.subtotal, "", ""])
-    writer.writerow([cell(view.customer_number), month, "消費税" + status, "", "", rate, "", view.tax, ""])
+    number = cell(view.customer_number)
+    writer.writerow([number, month, "小計" + status, "", "", rate, view.taxable_subtotal, "", ""])
+    if view.exempt_subtotal:
+        writer.writerow([number, month, "小計" + status, "", "", EXEMPT, view.exempt_subtotal, "", ""])
+    writer.writerow([number, month, "消費税" + status, "", "", rate, "", view.tax, ""])
     writer.writerow([cell(view.customer_number), month, "合計" + status, "", "", "", "", "", view.total])
     return "\ufeff".encode() + out.getvalue().encode("utf-8")

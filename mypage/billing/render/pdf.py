@@ -178,11 +178,11 @@ def _render(doc: StatementDocument) -> bytes:
             y = head(next_page())
         label = line.product_name
         kind = _kind(line.kind)
-        if kind and line.kind not in (LineKind.MONTHLY, LineKind.CALLS):  # a call line says 通話料
+        if kind and line.kind == LineKind.REAPPLICATION_FEE:  # a call line names itself (通話料)
             label = f"{label} ({kind})"
         text(columns[0], y, label[:46])
         text(columns[1], y, line.account_id or "ご契約全体", 8.5)
-        text(columns[2], y, f"{view.tax_percent}%", 9)
+        text(columns[2], y, "免税" if line.tax_exempt else f"{view.tax_percent}%", 9)
         text(columns[3], y, _yen(line.amount), right=True)
         canvas.setStrokeColorRGB(0.8, 0.8, 0.8)
         canvas.line(LEFT, y - 2 * mm, RIGHT, y - 2 * mm)
@@ -190,12 +190,14 @@ def _render(doc: StatementDocument) -> bytes:
         y -= ROW
     if y < 60 * mm:
         y = next_page()
-    # The totals per tax rate (one rate today: every line is at the statement's rate).
+    # The totals per tax rate: the statement's rate, and the exempt lines (国際通話料) apart.
     y -= 4 * mm
     x_label, x_value = LEFT + 90 * mm, RIGHT - 2 * mm
+    exempt = view.exempt_subtotal
     totals = [
-        (f"{view.tax_percent}%対象 合計 (税別)", _yen(view.subtotal)),
+        (f"{view.tax_percent}%対象 合計 (税別)", _yen(view.taxable_subtotal)),
         (f"消費税 ({view.tax_percent}%)", _yen(view.tax)),
+        *([("免税 合計 (国際通話料)", _yen(exempt))] if exempt else []),
         ("合計 (税込)", _yen(view.total)),
     ]
     for i, (label, value) in enumerate(totals):
@@ -206,8 +208,10 @@ def _render(doc: StatementDocument) -> bytes:
         y -= ROW
     y -= 4 * mm
     notes = [
-        f"税率別内訳: {view.tax_percent}%対象 {_yen(view.subtotal)} (消費税 {_yen(view.tax)})。"
-        "軽減税率 (8%) 対象の商品はありません。",
+        f"税率別内訳: {view.tax_percent}%対象 {_yen(view.taxable_subtotal)} (消費税 {_yen(view.tax)})"
+        + (f"、免税 {_yen(exempt)}" if exempt else "")
+        + "。軽減税率 (8%) 対象の商品はありません。",
+        *(["国際通話料は消費税の免税取引です (消費税法第7条)。"] if exempt else []),
         "消費税は請求書ごとに税率別の合計から計算し、1円未満を切り捨てています。日割り計算は行いません。",
     ]
     for note in notes:

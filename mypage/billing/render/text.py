@@ -38,6 +38,7 @@ def _table(view: StatementView) -> str:
     header = ("商品名", "アカウントID", "金額")
     totals = [
         ("小計", yen(view.subtotal)),
+        *([("うち免税 (国際通話料)", yen(view.exempt_subtotal))] if view.exempt_subtotal else []),
         (f"消費税 ({view.tax_percent}%)", yen(view.tax)),
         ("合計", yen(view.total)),
     ]

@@ -25,6 +25,7 @@ ROWS = [
     "GATE CALL,90000000000000,2026-11-02 09:15:04,0312345678,205,30",
     "GATE CALL,90000000000000,2026-11-14 20:03:51,09012345678,3725,118",
     "UCOM光電話,90000000000000,2026-11-05 12:00:00,0612345678,600,25",
+    "GATE CALL,90000000000000,2026-11-20 21:00:00,0104412345678,300,200",  # to London: 免税
 ]
 
 
@@ -34,7 +35,7 @@ def calls(demo):
     Contract.objects.filter(customer_number="90000000000000").update(created_at=NOW - dt.timedelta(days=400))
     with time_machine.travel(NOW, tick=False):
         data = ("\n".join([",".join(HEADER), *ROWS]) + "\n").encode()
-        assert calls_import(data=data, file_name="t.csv", actor=Actor.system("test")).imported == 3
+        assert calls_import(data=data, file_name="t.csv", actor=Actor.system("test")).imported == 4
         yield
 
 
@@ -56,12 +57,17 @@ def test_the_statement_page_shows_each_services_calls_with_a_link_to_them(calls,
     assert 'href="/billing/gatecall/2026-11/"' in page and 'href="/billing/phone/2026-11/"' in page
     assert cell(page, "status") == ("確定" if closed else "確定前の見込み")
     assert "締め処理の後に届いた通話は、次の請求明細に" in plain(page)
-    subtotal = int(cell(page, "subtotal").rstrip("円").replace(",", ""))
-    assert subtotal >= 173  # the calls (148 + 25) and whatever the demo contract holds
-    assert cell(page, "tax") == f"{subtotal * 10 // 100:,}円"
-    # The link leads to the calls the line bills, with the same total.
+    assert any(line.startswith("GATE CALL 国際通話料") and line.endswith("200円") for line in shown), shown
+    assert "国際通話料 (免税)" in plain(page)
+    subtotal, taxable = (
+        int(cell(page, name).rstrip("円").replace(",", "")) for name in ("subtotal", "taxable")
+    )
+    assert cell(page, "exempt") == "200円" and taxable == subtotal - 200
+    assert taxable >= 173  # the domestic calls (148 + 25) and whatever the demo contract holds
+    assert cell(page, "tax") == f"{taxable * 10 // 100:,}円"
+    # The link leads to the calls the lines bill: the domestic and the international together.
     details = client.get("/billing/gatecall/2026-11/").content.decode()
-    assert cell(details, "total") == "148円"
+    assert cell(details, "total") == "348円"
 
 
 def test_the_months_list_total_includes_the_calls(calls):
@@ -81,6 +87,9 @@ def test_the_invoice_pdf_and_csv_carry_the_call_lines(calls):
     assert "請求書" in text
     assert "GATECALL通話料" in text and "148" in text
     assert "UCOM光電話通話料" in text
+    assert "GATECALL国際通話料" in text and "免税合計(国際通話料)200円" in text
+    assert "国際通話料は消費税の免税取引です" in text
     csv = client.get("/billing/monthly/2026-11/seikyu.csv").content.decode("utf-8-sig").splitlines()
     assert "90000000000000,2026-11,通話料,GATE CALL 通話料,,10%,148,," in csv
     assert "90000000000000,2026-11,通話料,UCOM光電話 通話料,,10%,25,," in csv
+    assert "90000000000000,2026-11,国際通話料 (免税),GATE CALL 国際通話料,,免税,200,," in csv

@@ -307,3 +307,37 @@ def test_calls_from_before_the_contract_was_registered_go_on_its_first_statement
         ("calls:gatecall:2026-10", "GATE CALL 通話料 (2026年10月分)", None, 15, "calls", None)
     ]
     assert CallRecord.objects.get(contract=newcomer).billed_month == NOV.first_day
+
+
+def test_international_calls_are_a_line_of_their_own_without_tax(frozen):
+    a = contract(A, on(OCT + -36, 1))
+    make_subscription(a, "security_360", on(OCT + -7, 1))
+    import_calls(
+        f"GATE CALL,{A},2026-10-02 09:15:04,0312345678,205,9",
+        f"GATE CALL,{A},2026-10-04 22:00:00,0101212345678,600,300",  # to the USA: 010 1 212…
+    )
+    month_close(month=OCT)
+    assert lines_of(a, OCT)[1:] == [
+        ("calls:gatecall:2026-10", "GATE CALL 通話料", None, 9, "calls", None),
+        (
+            "calls:gatecall:2026-10:international",
+            "GATE CALL 国際通話料",
+            None,
+            300,
+            "international_calls",
+            None,
+        ),
+    ]
+    # 571 + 9 taxed (58), the 300 not: 880 + 58 = 938.
+    assert stored(a, OCT)[0] == (880, 58, 938, 10)
+    view = statement_view(contract=a, month=OCT)
+    assert (view.taxable_subtotal, view.exempt_subtotal) == (580, 300)
+    rows = statement_csv(statement_document(contract=a, view=view)).decode("utf-8-sig").splitlines()
+    assert f"{A},2026-10,国際通話料 (免税),GATE CALL 国際通話料,,免税,300,," in rows
+    assert rows[-4:] == [
+        f"{A},2026-10,小計,,,10%,580,,",
+        f"{A},2026-10,小計,,,免税,300,,",
+        f"{A},2026-10,消費税,,,10%,,58,",
+        f"{A},2026-10,合計,,,,,,938",
+    ]
+    assert call_line_source("calls:gatecall:2026-10:international") == (CallService.GATECALL, OCT)
