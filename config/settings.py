@@ -343,6 +343,12 @@ PAYMENT_GATEWAY = {
 # (fonts-ipaexfont, installed by scripts/serve and scripts/test).
 STATEMENT_PDF_FONT = os.environ.get("STATEMENT_PDF_FONT", "")
 
+# --- Call details (issue 15, docs/imports.md) -----------------------------------------------------
+# The largest carrier CSV the back office's 通話明細の取込 accepts, in bytes (200 MB ≈ 3 million
+# calls). A larger file is dropped as it streams in, never stored, and the page says so; split it,
+# or import it with `manage.py import_calls`, which has no limit. The proxy in front must allow it.
+CALLS_UPLOAD_MAX_BYTES = int(os.environ.get("CALLS_UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))
+
 # --- Background tasks: the durable jobs (core/jobs.py) and the notification outbox (SPEC §11) ---
 # Django's tasks framework, stored in our own database by django_tasks_db: a job's row and its task
 # row are written in the same transaction as the change that wants them. `manage.py jobs_worker`

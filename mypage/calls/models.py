@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from mypage.core import clock
+
 
 class CallService(models.TextChoices):
     GATECALL = "gatecall", "GATE CALL"
@@ -32,7 +34,7 @@ class CallImport(models.Model):
         ordering = ["-imported_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.file_name} ({self.imported_at:%Y-%m-%d %H:%M})"
+        return f"{self.file_name} ({self.imported_at.astimezone(clock.TOKYO):%Y-%m-%d %H:%M})"
 
 
 class CallRecord(models.Model):

@@ -8,22 +8,28 @@ must go through services (DESIGN rule 9). The audit log is read-only for everyon
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any, cast
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import Action, ActionLocation
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from mypage.accounts.models import AccountId
@@ -33,7 +39,13 @@ from mypage.billing.charges import StatementCharge
 from mypage.billing.collection import STAFF_MAY_REQUEUE as STAFF_MAY_REQUEUE_CHARGE
 from mypage.billing.collection import charges_requeue
 from mypage.billing.models import MonthClose, Statement, StatementLine
+from mypage.billing.selectors import closed_months
+from mypage.calls.imports import STAFF_MAY_IMPORT, ImportResult, calls_import
+from mypage.calls.models import CallImport, CallRecord
+from mypage.calls.rules import HEADER, MAX_AMOUNT, MAX_DURATION
+from mypage.calls.selectors import duration_text
 from mypage.contracts.models import Contract
+from mypage.core import clock
 from mypage.core.client import client_ip, user_agent
 from mypage.core.errors import Refused
 from mypage.core.jobs import JobState
@@ -451,3 +463,295 @@ class PaymentMethodAdmin(ReadOnlyAdmin):
     @admin.action(description="否認 (確認中のカードを登録しない)", permissions=["review"])
     def reject(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._review(request, queryset, approve=False)
+
+
+# --- 通話明細 (issue 15 points 5, 6): the imports, the calls, and 通話明細の取込 (the CSV upload) ---
+
+
+class MonthListFilter(admin.SimpleListFilter):
+    """A month field (the 1st of its month) by month: this month and the twelve before it, from
+    the clock rather than from the table (a DISTINCT over every call would scan them all)."""
+
+    field = ""
+    months_back = 12
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        month = clock.today().replace(day=1)
+        choices = []
+        for _n in range(self.months_back + 1):
+            choices.append((f"{month:%Y-%m}", f"{month.year}年{month.month}月"))
+            month = (month - dt.timedelta(days=1)).replace(day=1)
+        return choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            month = dt.datetime.strptime(str(value), "%Y-%m").date()
+        except ValueError:  # a hand-typed ?call_month=… that is no month: no filter, not a 500
+            return queryset
+        return queryset.filter(**{self.field: month})
+
+
+class CallMonthFilter(MonthListFilter):
+    title = "通話月"
+    parameter_name = field = "call_month"
+
+
+class BilledMonthFilter(MonthListFilter):
+    title = "請求月"
+    parameter_name = field = "billed_month"
+    UNBILLED = "unbilled"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(self.UNBILLED, "未請求"), *super().lookups(request, model_admin)]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == self.UNBILLED:
+            return queryset.filter(billed_month__isnull=True)
+        return super().queryset(request, queryset)
+
+
+@admin.register(CallRecord)
+class CallRecordAdmin(ReadOnlyAdmin):
+    """The calls as imported, read-only; staff see the whole called number (customers see it with
+    the last 4 digits hidden)."""
+
+    list_display = [
+        "customer_number",
+        "service",
+        "started_at",
+        "called_number",
+        "duration",
+        "amount",
+        "call_month",
+        "billed_month",
+    ]
+    list_filter = ["service", CallMonthFilter, BilledMonthFilter]
+    search_fields = ["=contract__customer_number"]
+    search_help_text = "お客様番号 (14桁) で検索"
+    list_select_related = ["contract"]
+    show_full_result_count = False  # millions of calls: no COUNT(*) on every page
+
+    @admin.display(description="お客様番号", ordering="contract__customer_number")
+    def customer_number(self, call: CallRecord) -> str:
+        return call.contract.customer_number
+
+    @admin.display(description="通話時間", ordering="duration_seconds")
+    def duration(self, call: CallRecord) -> str:
+        return duration_text(call.duration_seconds)
+
+
+class UploadLimit(FileUploadHandler):
+    """The first upload handler of 通話明細の取込: a file growing past ``limit`` bytes is dropped as
+    it streams in (never kept whole, in memory or on disk), and the page says it was too large."""
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+        self.exceeded = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if start + len(raw_data) > self.limit:
+            self.exceeded = True
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None  # the handlers after this one (memory or a temporary file) keep the file
+
+
+def size_text(size: int) -> str:
+    mib = 1024 * 1024
+    return f"{size // mib:,} MB" if size >= mib and size % mib == 0 else f"{size:,} バイト"
+
+
+class CallUploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSVファイル",
+        error_messages={
+            "required": "取り込むCSVファイルを選んでください。",
+            "empty": "選んだファイルは空です (0バイト)。通話明細のCSVファイルを選んでください。",
+            "invalid": "ファイルを受け取れませんでした。もう一度選んでください。",
+            "missing": "ファイルを受け取れませんでした。もう一度選んでください。",
+        },
+    )
+    skip_invalid = forms.BooleanField(
+        label="不正な行を除いて取り込む",
+        required=False,
+        help_text="チェックしない場合、不正な行が1行でもあるファイルは1件も取り込みません。",
+    )
+
+    def __init__(self, *args: Any, limit: int, too_large: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limit = limit
+        self.too_large = too_large
+        # The guard dropped the file as it arrived: say why, not 「選んでください」.
+        self.fields["file"].required = not too_large
+        self.fields["file"].widget.attrs["accept"] = ".csv,text/csv"
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data.get("file")
+        if self.too_large or (upload is not None and upload.size > self.limit):
+            raise ValidationError(
+                f"ファイルが大きすぎます: 取り込めるのは {size_text(self.limit)} までです。"
+                "ファイルを分けて取り込んでください。"
+            )
+        return upload
+
+
+@admin.register(CallImport)
+class CallImportAdmin(ReadOnlyAdmin):
+    """Every import of the carriers' call CSV (manage.py import_calls or this upload) with its
+    report. Its 「追加」 is 通話明細の取込: the upload of the same file, through the same
+    ``calls_import`` (which checks ``calls.import_callrecord``, audits, and waits for a month
+    close); a file it refuses is shown with its rejected rows and imports nothing."""
+
+    list_display = [
+        "imported_at",
+        "file_name",
+        "imported_by",
+        "rows_read",
+        "rows_imported",
+        "rows_present",
+        "rows_rejected",
+    ]
+    fields = [
+        "imported_at",
+        "file_name",
+        "imported_by",
+        "rows_read",
+        "rows_imported",
+        "rows_present",
+        "rows_rejected",
+        "sha256",
+        "report",
+    ]
+    search_fields = ["file_name", "imported_by"]
+    change_list_template = "staff/calls/callimport_change_list.html"
+    upload_template = "staff/calls/callimport_upload.html"
+    rejected_shown = 100  # rows listed on the page for a refused file; the rest are counted
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user: Any = request.user
+        return bool(user.has_perm(STAFF_MAY_IMPORT))
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Who may import may read what the imports did (the upload ends on its report).
+        return super().has_view_permission(request, obj) or self.has_add_permission(request)
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}_add"
+        # CSRF is checked inside the view, after UploadLimit is in place: the middleware would read
+        # the whole body (any size) before the view could limit it.
+        upload = self.admin_site.admin_view(csrf_exempt(self.upload_view))
+        others = [url for url in super().get_urls() if getattr(url, "name", None) != name]
+        return [path("add/", upload, name=name), *others]
+
+    def upload_view(self, request: HttpRequest) -> HttpResponseBase:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        guard = UploadLimit(request, settings.CALLS_UPLOAD_MAX_BYTES)
+        request.upload_handlers.insert(0, guard)
+        view: Any = csrf_protect(self._upload)
+        response: HttpResponseBase = view(request, guard)
+        return response
+
+    def _upload(self, request: HttpRequest, guard: UploadLimit) -> HttpResponseBase:
+        limit = settings.CALLS_UPLOAD_MAX_BYTES
+        result: ImportResult | None = None
+        refused = ""
+        if request.method == "POST":
+            form = CallUploadForm(request.POST, request.FILES, limit=limit, too_large=guard.exceeded)
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                try:
+                    result = calls_import(
+                        data=upload,  # the file itself (memory or a temporary file): read as it goes
+                        file_name=upload.name or "",
+                        actor=staff_actor(request),
+                        skip_invalid=form.cleaned_data["skip_invalid"],
+                        closed_months=closed_months(),
+                    )
+                except Refused as exc:
+                    refused = " ".join(exc.messages)
+                if result is not None and result.ok and result.record is not None:
+                    self._tell(request, result, upload.name or "")
+                    return HttpResponseRedirect(
+                        reverse(
+                            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                            args=[result.record.pk],
+                        )
+                    )
+        else:
+            form = CallUploadForm(limit=limit)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "通話明細の取込",
+            "opts": self.opts,
+            "has_view_permission": self.has_view_permission(request),
+            # The admin's fieldset layout; AdminForm takes a plain form too (the stubs say ModelForm).
+            "adminform": helpers.AdminForm(
+                cast(Any, form),
+                [("取り込むファイル", {"fields": ["file", "skip_invalid"]})],
+                {},
+                model_admin=self,
+            ),
+            "form": form,
+            "result": result,
+            "refused": refused,
+            "rejected": result.rejected[: self.rejected_shown] if result else [],
+            "rejected_more": max(0, len(result.rejected) - self.rejected_shown) if result else 0,
+            "limit": size_text(limit),
+            "columns": UPLOAD_COLUMNS,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.upload_template, context)
+
+    def _tell(self, request: HttpRequest, result: ImportResult, file_name: str) -> None:
+        """The figures of a finished import as messages above its report."""
+        figures = (
+            f"読込 {result.read:,} 行 / 取込 {result.imported:,} 件 / 取込済み {result.present:,} 件 / "
+            f"不正 {len(result.rejected):,} 行"
+        )
+        self.message_user(request, f"「{file_name}」を取り込みました: {figures}", messages.SUCCESS)
+        if not result.read:
+            self.message_user(request, "このファイルには見出しの行しかありませんでした。", messages.WARNING)
+        if result.present and not result.imported:
+            self.message_user(
+                request,
+                "このファイルの通話はすべて取込済みでした。登録内容は変わっていません。",
+                messages.INFO,
+            )
+        if result.rejected:
+            self.message_user(
+                request,
+                f"不正な {len(result.rejected):,} 行は取り込んでいません。"
+                "行番号と理由は下の取込結果にあります。",
+                messages.WARNING,
+            )
+        for month in result.late_months:
+            self.message_user(
+                request,
+                f"{month.year}年{month.month}月分は締め済みです: "
+                "その通話は次の未締めの月の請求明細に載ります。",
+                messages.WARNING,
+            )
+
+
+# The columns of the carriers' CSV as the upload page explains them (docs/imports.md).
+UPLOAD_COLUMNS = list(
+    zip(
+        HEADER,
+        (
+            "GATE CALL、GATE CALL050、UCOM光電話 のいずれか",
+            "14桁の数字 (登録済みのご契約)",
+            "YYYY-MM-DD HH:MM:SS (または YYYY/MM/DD HH:MM:SS)、日本時間",
+            "ハイフンなしの数字、0で始まる (国内10〜11桁、国際 010… は16桁まで)",
+            f"0〜{MAX_DURATION} の整数",
+            f"0〜{MAX_AMOUNT:,} の整数 (円、税別)",
+        ),
+        strict=True,
+    )
+)
