@@ -99,6 +99,7 @@ def test_an_admin_id_after_the_step_up(calls):
 def test_the_table_scrolls_inside_its_wrapper(calls):
     page = logged_in_client(HOLDER_9000).get("/billing/gatecall/2026-11/").content.decode()
     assert re.search(
-        r'<div class="table-scroll" role="region" tabindex="0" aria-label="[^"]+">\s*<table class="info calls"',
+        r'<div class="table-scroll" role="region" tabindex="0" aria-label="[^"]+">'
+        r'\s*<table class="info calls"',
         page,
     )
