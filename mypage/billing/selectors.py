@@ -29,6 +29,7 @@ from django.db.models import (
 from mypage import billing_engine as engine
 from mypage.accounts.models import AccountId
 from mypage.calls.models import CallRecord, CallService
+from mypage.calls.rules import INTERNATIONAL_PREFIX
 from mypage.contracts.models import Contract
 from mypage.core import clock
 from mypage.core.models import Product
@@ -154,9 +155,8 @@ def chargeable_histories(
 # --- the calls a statement bills (issue 15 point 7) ------------------------------------------------
 
 
-# International calls (to a number dialled with 010) are exempt from consumption tax (輸出免税):
+# International calls (calls.rules.INTERNATIONAL_PREFIX) are exempt from consumption tax (輸出免税):
 # they make a line of their own, 「GATE CALL 国際通話料」, outside the taxed total.
-INTERNATIONAL_PREFIX = "010"
 
 
 def call_line_name(service: str, call_month: dt.date, month: engine.Month, *, international: bool) -> str:

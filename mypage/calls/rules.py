@@ -15,6 +15,9 @@ CALLED_NUMBER = re.compile(r"0[0-9]{9,15}")
 INTEGER = re.compile(r"[0-9]{1,9}")
 DATETIME = re.compile(r"([0-9]{4})[-/]([0-9]{2})[-/]([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A call to a number dialled with 010 is international: exempt from consumption tax (輸出免税),
+# billed on a line of its own (billing.selectors).
+INTERNATIONAL_PREFIX = "010"
 
 
 def cell_problem(value: str) -> str | None:

@@ -11,6 +11,7 @@ from django.db.models import Count, Sum
 from mypage.core import clock
 
 from .models import CallRecord
+from .rules import INTERNATIONAL_PREFIX
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class CallRow:
     called: str
     duration: str
     amount: int
+    international: bool  # billed apart, without consumption tax
 
 
 def masked_number(digits: str) -> str:
@@ -69,6 +71,12 @@ def calls_of_month(*, contract_id: int, service: str, month: dt.date) -> list[Ca
         "started_at", "called_number", "duration_seconds", "amount"
     )
     return [
-        CallRow(at.astimezone(clock.TOKYO), masked_number(number), duration_text(seconds), amount)
+        CallRow(
+            at.astimezone(clock.TOKYO),
+            masked_number(number),
+            duration_text(seconds),
+            amount,
+            number.startswith(INTERNATIONAL_PREFIX),
+        )
         for at, number, seconds, amount in rows.order_by("started_at", "id")
     ]

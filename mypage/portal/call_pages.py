@@ -60,6 +60,7 @@ def month_view(service: CallService) -> Any:
             "calls": calls,
             "count": len(calls),
             "total": sum(c.amount for c in calls),
+            "international": sum(c.amount for c in calls if c.international),
         }
         response = page(request, viewer, "portal/calls_month.html", context)
         # The open month is a page even before its first call (as its statement preview is);

@@ -67,7 +67,7 @@ def test_the_statement_page_shows_each_services_calls_with_a_link_to_them(calls,
     assert cell(page, "tax") == f"{taxable * 10 // 100:,}円"
     # The link leads to the calls the lines bill: the domestic and the international together.
     details = client.get("/billing/gatecall/2026-11/").content.decode()
-    assert cell(details, "total") == "348円"
+    assert cell(details, "total") == "348円" and cell(details, "international") == "200円"
 
 
 def test_the_months_list_total_includes_the_calls(calls):

@@ -50,6 +50,7 @@ def test_one_month_masks_numbers_and_sums(calls):
     assert response.status_code == 200
     assert cell(page, "count") == "2"
     assert cell(page, "total") == "148円"
+    assert 'data-testid="international"' not in page  # no international call this month
     text = plain(page)
     assert "03-1234-XXXX" in text and "090-1234-XXXX" in text
     assert "5678" not in text and "0312345678" not in page
