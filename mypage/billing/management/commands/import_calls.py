@@ -25,13 +25,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
-        result = calls_import(
-            data=path.read_bytes(),
-            file_name=path.name,
-            actor=Actor.system("manage.py import_calls"),
-            skip_invalid=options["skip_invalid"],
-            closed_months=closed_months(),
-        )
+        with path.open("rb") as data:  # streamed: a million-row file is never in memory
+            result = calls_import(
+                data=data,
+                file_name=path.name,
+                actor=Actor.system("manage.py import_calls"),
+                skip_invalid=options["skip_invalid"],
+                closed_months=closed_months(),
+            )
         (self.stdout if result.ok else self.stderr).write(result.report())
         if not result.ok:
             sys.exit(2)
