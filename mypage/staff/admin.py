@@ -702,7 +702,7 @@ class CallImportAdmin(ReadOnlyAdmin):
             "result": result,
             "refused": refused,
             "rejected": result.rejected[: self.rejected_shown] if result else [],
-            "rejected_more": max(0, len(result.rejected) - self.rejected_shown) if result else 0,
+            "rejected_more": max(0, result.rejected_count - self.rejected_shown) if result else 0,
             "limit": size_text(limit),
             "columns": UPLOAD_COLUMNS,
         }
@@ -713,7 +713,7 @@ class CallImportAdmin(ReadOnlyAdmin):
         """The figures of a finished import as messages above its report."""
         figures = (
             f"読込 {result.read:,} 行 / 取込 {result.imported:,} 件 / 取込済み {result.present:,} 件 / "
-            f"不正 {len(result.rejected):,} 行"
+            f"不正 {result.rejected_count:,} 行"
         )
         self.message_user(request, f"「{file_name}」を取り込みました: {figures}", messages.SUCCESS)
         if not result.read:
@@ -727,7 +727,7 @@ class CallImportAdmin(ReadOnlyAdmin):
         if result.rejected:
             self.message_user(
                 request,
-                f"不正な {len(result.rejected):,} 行は取り込んでいません。"
+                f"不正な {result.rejected_count:,} 行は取り込んでいません。"
                 "行番号と理由は下の取込結果にあります。",
                 messages.WARNING,
             )

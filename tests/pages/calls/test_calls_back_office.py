@@ -307,6 +307,14 @@ def test_a_long_list_of_rejected_rows_is_cut_at_100(importer):
     nothing_imported()
 
 
+def test_more_rejected_rows_than_the_import_lists_are_counted_whole(importer):
+    rows = [f"GATE CALL,90000000000000,2026-11-02 09:15:04,0312345678,60,x{i}" for i in range(1_200)]
+    page = plain(upload(importer, csv_bytes(*rows)))
+    assert "不正な行が 1200 行あるため" in page
+    assert "… ほか 1100 行 (最初の 100 行を表示しています)" in page
+    nothing_imported()
+
+
 def test_a_month_close_in_progress_is_said(importer, monkeypatch):
     def busy() -> None:
         raise CallsBusyError(BUSY_MESSAGE)
