@@ -46,7 +46,7 @@ class CallRecord(models.Model):
         on_delete=models.PROTECT,
         related_name="calls",
         verbose_name=_("ご契約"),
-        db_index=False,  # the (contract, service, call_month) index starts with it
+        db_index=False,  # the natural key's unique index starts with it
     )
     service = models.CharField(_("サービス"), max_length=12, choices=CallService.choices)
     started_at = models.DateTimeField(_("通話開始日時"))
@@ -54,8 +54,10 @@ class CallRecord(models.Model):
     duration_seconds = models.PositiveIntegerField(_("通話時間(秒)"))
     amount = models.PositiveIntegerField(_("金額(税別)"))
     call_month = models.DateField(_("通話月"))
+    # No index of its own: nothing looks calls up by their import (imports are never deleted), and
+    # every index is paid for on each imported and each billed call.
     imported = models.ForeignKey(
-        CallImport, on_delete=models.PROTECT, related_name="records", verbose_name=_("取込")
+        CallImport, on_delete=models.PROTECT, related_name="records", verbose_name=_("取込"), db_index=False
     )
     billed_month = models.DateField(_("請求月"), null=True, blank=True)
 
@@ -65,12 +67,12 @@ class CallRecord(models.Model):
         ordering = ["started_at", "id"]
         permissions = [("import_callrecord", "通話明細を取り込める")]
         constraints = [
+            # Contract first: it is also the index of a contract's calls (the pages, the back office).
             models.UniqueConstraint(
-                fields=["service", "contract", "started_at", "called_number"], name="call_natural_key"
+                fields=["contract", "service", "started_at", "called_number"], name="call_natural_key"
             ),
         ]
         indexes = [
-            models.Index(fields=["contract", "service", "call_month"], name="call_contract_month_idx"),
             # What a month close reads and marks: the few calls not billed yet, by contract.
             models.Index(
                 fields=["contract", "call_month"],

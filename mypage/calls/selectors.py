@@ -67,9 +67,18 @@ def call_months(*, contract_id: int, service: str) -> list[CallMonth]:
 
 
 def calls_of_month(*, contract_id: int, service: str, month: dt.date) -> list[CallRow]:
-    rows = CallRecord.objects.filter(contract_id=contract_id, service=service, call_month=month).values_list(
-        "started_at", "called_number", "duration_seconds", "amount"
+    # By the start time's range as well: the natural key's index (contract, service, started_at).
+    begins = dt.datetime.combine(month, dt.time(), tzinfo=clock.TOKYO)
+    ends = dt.datetime.combine(
+        (begins + dt.timedelta(days=32)).date().replace(day=1), dt.time(), tzinfo=clock.TOKYO
     )
+    rows = CallRecord.objects.filter(
+        contract_id=contract_id,
+        service=service,
+        started_at__gte=begins,
+        started_at__lt=ends,
+        call_month=month,
+    ).values_list("started_at", "called_number", "duration_seconds", "amount")
     return [
         CallRow(
             at.astimezone(clock.TOKYO),
