@@ -38,6 +38,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from bench import common
+
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS", BENCH_DIR / "results"))
@@ -52,14 +54,7 @@ LOADED_TABLES = ["contracts_contract"]
 
 
 def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-    from django.conf import settings
-
-    django.setup()
-    name = settings.DATABASES["default"]["NAME"]
-    if name != DATABASE_NAME:
-        sys.exit(f"bench.charge_tool refuses to run on database {name!r}: only {DATABASE_NAME!r}")
+    common.setup_django(DATABASE_NAME, "charge_tool")
 
 
 def loopback(url: str) -> str:
@@ -68,11 +63,7 @@ def loopback(url: str) -> str:
     return url.rstrip("/")
 
 
-def last_month() -> Any:
-    from mypage.billing_engine import Month
-    from mypage.core import clock
-
-    return Month.of(clock.today()) + -1
+last_month = common.last_month
 
 
 def secret_key() -> str:
@@ -243,25 +234,7 @@ def seed(n: int) -> dict[str, Any]:
     try:
         step(
             "principals + contracts",
-            f"""
-            WITH p AS (
-                INSERT INTO principals_principal
-                    (password, is_superuser, login_key, kind, is_active, is_staff, date_joined)
-                SELECT '!bench', false, 'holder:' || (%(base)s + i)::text, 'holder', true, false,
-                       timestamptz '2020-01-01 00:00+09' + mod(i, 1000) * interval '1 day'
-                FROM generate_series(1, %(n)s) AS i
-                RETURNING id, login_key, date_joined
-            )
-            INSERT INTO contracts_contract
-                (customer_number, family_name, given_name, family_name_kana, given_name_kana, gender,
-                 postal_code, install_address, occupation, phone, fax, mobile, contact_email,
-                 created_at, plan_id, principal_id, revision)
-            SELECT substr(p.login_key, 8), '試験', '太郎', 'シケン', 'タロウ', 'unspecified',
-                   '', '東京都千代田区1-1 ベンチマークマンション', '', '03-0000-0000', '', '', '',
-                   p.date_joined, (ARRAY{plans})[1 + mod(substr(p.login_key, 8)::bigint, {len(plans)})],
-                   p.id, 0
-            FROM p
-            """,  # noqa: S608 - our own constants
+            common.contracts_sql(f"(ARRAY{plans})[1 + mod(substr(p.login_key, 8)::bigint, {len(plans)})]"),
         )
         step(
             "statements (last month)",

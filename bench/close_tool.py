@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import common
+
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS", BENCH_DIR / "results"))
 DATABASE_NAME = "mypage_bench_close"
@@ -33,21 +35,10 @@ LOADED_TABLES = ["contracts_contract", "accounts_accountid", "subscriptions_subs
 
 
 def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-    from django.conf import settings
-
-    django.setup()
-    name = settings.DATABASES["default"]["NAME"]
-    if name != DATABASE_NAME:
-        sys.exit(f"bench.close_tool refuses to run on database {name!r}: only {DATABASE_NAME!r}")
+    common.setup_django(DATABASE_NAME, "close_tool")
 
 
-def last_month() -> Any:
-    from mypage.billing_engine import Month
-    from mypage.core import clock
-
-    return Month.of(clock.today()) + -1
+last_month = common.last_month
 
 
 # --- seed -----------------------------------------------------------------------------------------
@@ -84,6 +75,7 @@ def seed(n: int) -> dict[str, Any]:
     first = month.first_day
     d = {
         "n": n,
+        "base": 60000000000000,
         "in_month": first + dt.timedelta(days=11),
         "late_in_month": first + dt.timedelta(days=19),
         "month_before": (month + -1).first_day + dt.timedelta(days=15),
@@ -120,27 +112,7 @@ def seed(n: int) -> dict[str, Any]:
         for table in LOADED_TABLES:
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
     try:
-        step(
-            "principals + contracts",
-            f"""
-            WITH p AS (
-                INSERT INTO principals_principal
-                    (password, is_superuser, login_key, kind, is_active, is_staff, date_joined)
-                SELECT '!bench', false, 'holder:' || (60000000000000 + i)::text, 'holder', true, false,
-                       timestamptz '2020-01-01 00:00+09' + mod(i, 1000) * interval '1 day'
-                FROM generate_series(1, %(n)s) AS i
-                RETURNING id, login_key, date_joined
-            )
-            INSERT INTO contracts_contract
-                (customer_number, family_name, given_name, family_name_kana, given_name_kana, gender,
-                 postal_code, install_address, occupation, phone, fax, mobile, contact_email,
-                 created_at, plan_id, principal_id, revision)
-            SELECT substr(p.login_key, 8), '試験', '太郎', 'シケン', 'タロウ', 'unspecified',
-                   '', '東京都千代田区1-1 ベンチマークマンション', '', '03-0000-0000', '', '', '',
-                   p.date_joined, {plan_sql}, p.id, 0
-            FROM p, LATERAL (SELECT substr(p.login_key, 8)::bigint - 60000000000000 AS i) AS x
-            """,  # noqa: S608 - our own constants
-        )
+        step("principals + contracts", common.contracts_sql(plan_sql))
         step(
             "principals + account IDs",
             f"""
