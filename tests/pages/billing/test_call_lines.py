@@ -59,6 +59,7 @@ def test_the_statement_page_shows_each_services_calls_with_a_link_to_them(calls,
     assert "締め処理の後に届いた通話は、次の請求明細に" in plain(page)
     assert any(line.startswith("GATE CALL 国際通話料") and line.endswith("200円") for line in shown), shown
     assert "国際通話料 (免税)" in plain(page)
+    assert "国際通話料は消費税の免税取引のため、消費税はかかりません。" in plain(page)
     subtotal, taxable = (
         int(cell(page, name).rstrip("円").replace(",", "")) for name in ("subtotal", "taxable")
     )
