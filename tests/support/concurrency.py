@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from django.db import close_old_connections, connection
 
@@ -32,3 +33,19 @@ def race(n: int, work: Callable[[int], object]) -> list[object]:
     for t in threads:
         t.join()
     return results
+
+
+def other_session() -> Any:
+    """A second PostgreSQL session on the test database, outside Django and its test transaction
+    (autocommit): to hold an advisory lock as another process would."""
+    import psycopg
+
+    s = connection.settings_dict
+    return psycopg.connect(
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
+        user=s["USER"],
+        password=s["PASSWORD"],
+        dbname=s["NAME"],
+        autocommit=True,
+    )

@@ -34,6 +34,7 @@ from mypage.calls.rules import HEADER
 from mypage.core import clock
 from mypage.testing.factories import make_subscription
 from tests.services.billing.histories import add_plain, contract, on, stored
+from tests.support.concurrency import other_session
 
 pytestmark = pytest.mark.django_db
 
@@ -255,20 +256,10 @@ def test_the_pipelined_close_bills_the_calls_too(contracts, workers):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_close_holds_the_calls_lock_while_it_runs(contracts):
     """(Outside a test transaction: the fixture's import holds the lock until its transaction ends.)"""
-    import psycopg
-
     from mypage.calls import locks
 
-    s = connection.settings_dict
     seen = []
-    with psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"],
-        password=s["PASSWORD"],
-        dbname=s["NAME"],
-        autocommit=True,
-    ) as other:
+    with other_session() as other:
 
         def probe(_report):
             row = other.execute(

@@ -45,6 +45,7 @@ from tests.services.billing.histories import (
     stored,
     verify,
 )
+from tests.support.concurrency import other_session
 
 pytestmark = pytest.mark.django_db
 
@@ -262,18 +263,8 @@ def test_the_database_refuses_raw_updates_and_deletes(frozen):
 
 @postgres_only
 def test_a_second_close_of_the_same_month_is_refused_while_one_runs(frozen):
-    import psycopg
-
     build_histories(CLOSED)
-    s = connection.settings_dict
-    with psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"],
-        password=s["PASSWORD"],
-        dbname=s["NAME"],
-        autocommit=True,
-    ) as other:
+    with other_session() as other:
         key = [0x6D43, CLOSED.year * 12 + CLOSED.month]
         other.execute("SELECT pg_advisory_lock(%s, %s)", key)
         with pytest.raises(CloseBusyError):

@@ -23,6 +23,7 @@ from mypage.calls.models import CallImport, CallRecord
 from mypage.calls.rules import HEADER
 from mypage.core import clock
 from mypage.testing.factories import make_contract
+from tests.support.concurrency import other_session
 
 pytestmark = pytest.mark.django_db
 
@@ -213,19 +214,9 @@ def test_staff_need_the_import_permission(contract):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's advisory lock")
 def test_an_import_waits_for_a_month_close_and_gives_up_with_a_message(contract):
-    import psycopg
-
     from mypage.calls import locks
 
-    s = connection.settings_dict
-    with psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"],
-        password=s["PASSWORD"],
-        dbname=s["NAME"],
-        autocommit=True,
-    ) as other:
+    with other_session() as other:
         other.execute("SELECT pg_advisory_lock(%s, %s)", [locks.LOCK_CLASS, locks.LOCK_KEY])
         original = locks.lock_for_import.__kwdefaults__["wait_seconds"]
         locks.lock_for_import.__kwdefaults__["wait_seconds"] = 0.2
