@@ -617,17 +617,7 @@ class CallImportAdmin(ReadOnlyAdmin):
         "rows_present",
         "rows_rejected",
     ]
-    fields = [
-        "imported_at",
-        "file_name",
-        "imported_by",
-        "rows_read",
-        "rows_imported",
-        "rows_present",
-        "rows_rejected",
-        "sha256",
-        "report",
-    ]
+    fields = [*list_display, "sha256", "report"]
     search_fields = ["file_name", "imported_by"]
     change_list_template = "staff/calls/callimport_change_list.html"
     upload_template = "staff/calls/callimport_upload.html"
