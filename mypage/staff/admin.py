@@ -601,17 +601,6 @@ class CallUploadForm(forms.Form):
         return upload
 
 
-IMPORT_FIGURES = [
-    "imported_at",
-    "file_name",
-    "imported_by",
-    "rows_read",
-    "rows_imported",
-    "rows_present",
-    "rows_rejected",
-]
-
-
 @admin.register(CallImport)
 class CallImportAdmin(ReadOnlyAdmin):
     """Every import of the carriers' call CSV (manage.py import_calls or this upload) with its
@@ -619,8 +608,26 @@ class CallImportAdmin(ReadOnlyAdmin):
     ``calls_import`` (which checks ``calls.import_callrecord``, audits, and waits for a month
     close); a file it refuses is shown with its rejected rows and imports nothing."""
 
-    list_display = IMPORT_FIGURES
-    fields = [*IMPORT_FIGURES, "sha256", "report"]
+    list_display = [
+        "imported_at",
+        "file_name",
+        "imported_by",
+        "rows_read",
+        "rows_imported",
+        "rows_present",
+        "rows_rejected",
+    ]
+    fields = [
+        "imported_at",
+        "file_name",
+        "imported_by",
+        "rows_read",
+        "rows_imported",
+        "rows_present",
+        "rows_rejected",
+        "sha256",
+        "report",
+    ]
     search_fields = ["file_name", "imported_by"]
     change_list_template = "staff/calls/callimport_change_list.html"
     upload_template = "staff/calls/callimport_upload.html"
