@@ -9,7 +9,6 @@ import contextlib
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.support.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0
 REQUEST_TIMEOUT = 30.0
@@ -31,12 +32,6 @@ SK = "sk_test_gwtests"
 PORTAL = "http://127.0.0.1:8000"  # a default allowed origin
 START = "2030-06-15T12:00:00+09:00"  # each test's clock starts here (it runs on)
 EXP_YEAR = 2032  # a card expiry year valid at START
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

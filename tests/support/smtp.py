@@ -7,7 +7,6 @@ import copy
 import email
 import email.policy
 import logging
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,14 +17,10 @@ from unittest import mock
 from aiosmtpd.controller import Controller
 from django.conf import settings
 
+from tests.support.ports import free_port
+
 TEMPLATE_DIR = Path(__file__).parent / "outbox_templates"
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def smtp_mailers(port: int) -> dict[str, object]:
